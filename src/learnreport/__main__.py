@@ -1,0 +1,3 @@
+from learnreport.cli import app
+
+app()

@@ -1,0 +1,24 @@
+"""Settings read from the environment and an optional `.env` file.
+
+Every setting has a default that runs the demo on an embedded SQLite file, so a new user
+needs no configuration; production sets `DATABASE_URL` to PostgreSQL.
+"""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEARNREPORT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///learnreport.db",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB.",
+    )
+    pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
+    ingest_batch_size: int = Field(
+        default=10_000, ge=1, description="Records per all-or-nothing ingest batch."
+    )

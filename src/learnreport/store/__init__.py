@@ -1,0 +1,1 @@
+"""The store: one set of SQLAlchemy Core tables on SQLite or PostgreSQL."""

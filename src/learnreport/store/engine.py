@@ -1,0 +1,56 @@
+"""Engines for the two supported databases, configured the same way wherever they are made."""
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    "busy_timeout=10000",
+    "cache_size=-65536",
+    "temp_store=MEMORY",
+)
+
+
+def create_engine(url: str | URL, *, pool_size: int = 10) -> sa.Engine:
+    """An engine for SQLite (WAL, foreign keys on) or PostgreSQL (psycopg 3, sessions in UTC).
+
+    SQLite connections begin their transactions with `BEGIN IMMEDIATE` only when they write:
+    the driver's own transaction handling is turned off so that SQLAlchemy's `begin()` issues
+    a real `BEGIN`, which makes an ingest batch one atomic, isolated transaction.
+    """
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    if url.get_backend_name() == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        return sa.create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"options": "-c timezone=UTC"},
+        )
+    raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
+
+
+def _sqlite_engine(url: URL) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,337 @@
+"""Every table of learnreport, in one SQLAlchemy Core `MetaData`.
+
+Each table but `tenants` carries `tenant_id` first in its primary key, in every unique
+constraint, every index and every foreign key, so that a query filtered by tenant always
+has an index to use and the schema can later be distributed by tenant (for example on
+Citus). Foreign keys include `tenant_id`, so no row can point into another tenant.
+
+Records have three identifiers: `id`, a per-tenant integer used for joins and never shown
+to clients; `external_id`, the platform's own id, which ingest upserts by and the native
+API shows as `id`; and `uuid`, a generated UUID that the dialects which speak in UUIDs show.
+"""
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from learnreport.domain.states import ResultState, TrainingType, UserStatus
+from learnreport.store.types import Day, JSONDocument, Timestamp
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+CONTENT_KINDS = ("activity", "course", "journey", "section", "programme", "skill", "path")
+
+
+def _one_of(column: str, values: tuple[str, ...], *, nullable: bool = False) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{value}'" for value in values)
+    condition = f"{column} IN ({allowed})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return sa.CheckConstraint(condition, name=column)
+
+
+def _tenant() -> sa.Column[int]:
+    return sa.Column(
+        "tenant_id", sa.Integer, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def _ref(column: str, table: str, *, ondelete: str = "CASCADE") -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["tenant_id", column], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
+    )
+
+
+def _identity() -> list[Any]:
+    """The three identifiers every top-level record has, with their unique indexes."""
+    return [
+        sa.Column("id", sa.Integer, nullable=False),
+        sa.Column("external_id", sa.String(255), nullable=False),
+        sa.Column("uuid", sa.String(36), nullable=False),
+    ]
+
+
+def _identity_keys() -> list[Any]:
+    return [
+        sa.PrimaryKeyConstraint("tenant_id", "id"),
+        sa.UniqueConstraint("tenant_id", "external_id"),
+        sa.UniqueConstraint("tenant_id", "uuid"),
+    ]
+
+
+def _stamps() -> list[sa.Column[str]]:
+    return [
+        sa.Column("created_at", Timestamp, nullable=False),
+        sa.Column("modified_at", Timestamp, nullable=False),
+    ]
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("slug", sa.String(63), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("training_types_enabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("api_access_enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+sequences = sa.Table(
+    "sequences",
+    metadata,
+    _tenant(),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("last_id", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "name"),
+    comment="The last per-tenant integer id handed out for each table.",
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _tenant(),
+    *_identity(),
+    sa.Column("username", sa.String(255)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("first_name", sa.String(255)),
+    sa.Column("last_name", sa.String(255)),
+    sa.Column("avatar_url", sa.String(2048)),
+    sa.Column("registration_date", Timestamp),
+    sa.Column("last_seen", Timestamp),
+    sa.Column("contract_start_date", Day),
+    sa.Column("contract_end_date", Day),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("employee_id", sa.String(255)),
+    sa.Column("saml_username", sa.String(255)),
+    *_stamps(),
+    *_identity_keys(),
+    sa.UniqueConstraint("tenant_id", "email"),
+    sa.Index(None, "tenant_id", "employee_id"),
+    sa.Index(None, "tenant_id", "modified_at"),
+    _one_of("status", tuple(UserStatus)),
+)
+
+custom_fields = sa.Table(
+    "custom_fields",
+    metadata,
+    _tenant(),
+    sa.Column("id", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "id"),
+    sa.UniqueConstraint("tenant_id", "key"),
+    sa.UniqueConstraint("tenant_id", "uuid"),
+    comment="Per-tenant user profile fields: the pages' flexible fields and custom attributes.",
+)
+
+user_field_values = sa.Table(
+    "user_field_values",
+    metadata,
+    _tenant(),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("field_id", sa.Integer, nullable=False),
+    sa.Column("value", sa.String(1024), nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "user_id", "field_id"),
+    _ref("user_id", "users"),
+    _ref("field_id", "custom_fields"),
+    sa.Index(None, "tenant_id", "field_id", "value"),
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    _tenant(),
+    *_identity(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(63)),
+    sa.Column("name_i18n", JSONDocument),
+    sa.Column("parent_id", sa.Integer),
+    sa.Column("external_name", sa.String(255)),
+    sa.Column("created_by_user_importer", sa.Boolean, nullable=False),
+    sa.Column("extra", JSONDocument),
+    *_stamps(),
+    *_identity_keys(),
+    sa.UniqueConstraint("tenant_id", "name"),
+    _ref("parent_id", "groups", ondelete="SET NULL"),
+    sa.Index(None, "tenant_id", "parent_id"),
+    sa.Index(None, "tenant_id", "modified_at"),
+)
+
+group_tree = sa.Table(
+    "group_tree",
+    metadata,
+    _tenant(),
+    sa.Column("ancestor_id", sa.Integer, nullable=False),
+    sa.Column("descendant_id", sa.Integer, nullable=False),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "ancestor_id", "descendant_id"),
+    _ref("ancestor_id", "groups"),
+    _ref("descendant_id", "groups"),
+    sa.Index(None, "tenant_id", "descendant_id", "ancestor_id"),
+    comment="Closure of the group tree (each group is its own ancestor at depth 0), kept "
+    "current by the write path so that 'a group and all its descendants' is one join.",
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    _tenant(),
+    sa.Column("group_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "group_id", "user_id"),
+    _ref("group_id", "groups"),
+    _ref("user_id", "users"),
+    sa.Index(None, "tenant_id", "user_id", "group_id"),
+)
+
+contents = sa.Table(
+    "contents",
+    metadata,
+    _tenant(),
+    *_identity(),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("identifier", sa.String(255)),
+    sa.Column("type", sa.String(63)),
+    sa.Column("duration", sa.Integer, comment="Theoretical duration in minutes."),
+    sa.Column("training_type", sa.String(16)),
+    sa.Column("accreditation_points", sa.Float),
+    sa.Column("sku", sa.String(63)),
+    sa.Column("abbreviation", sa.String(63)),
+    sa.Column("published", sa.Boolean, nullable=False),
+    *_stamps(),
+    *_identity_keys(),
+    sa.Index(None, "tenant_id", "kind", "name"),
+    sa.Index(None, "tenant_id", "sku"),
+    _one_of("kind", CONTENT_KINDS),
+    _one_of("training_type", tuple(TrainingType), nullable=True),
+    comment="The catalog: activities (modules), courses, journeys and their sections, "
+    "programmes, skills (badges) and paths share one table and one id namespace.",
+)
+
+content_items = sa.Table(
+    "content_items",
+    metadata,
+    _tenant(),
+    sa.Column("id", sa.Integer, nullable=False),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    sa.Column("parent_id", sa.Integer, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("child_id", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "id"),
+    sa.UniqueConstraint("tenant_id", "uuid"),
+    sa.UniqueConstraint("tenant_id", "parent_id", "position"),
+    _ref("parent_id", "contents"),
+    _ref("child_id", "contents"),
+    sa.Index(None, "tenant_id", "child_id"),
+    comment="Ordered composition: course items of a course, sections of a journey, "
+    "activities of a section or programme. Course items carry their own uuid (iSpring's "
+    "courseItemId).",
+)
+
+path_steps = sa.Table(
+    "path_steps",
+    metadata,
+    _tenant(),
+    sa.Column("path_id", sa.Integer, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("content_id", sa.Integer, nullable=False),
+    sa.Column("mandatory", sa.Boolean, nullable=False),
+    sa.Column("due_at", Timestamp, comment="Absolute due date."),
+    sa.Column("due_days", sa.Integer, comment="Due date relative to enrollment, in days."),
+    sa.Column("min_score", sa.Float),
+    sa.Column("max_attempts", sa.Integer),
+    sa.Column("needs_correction", sa.Boolean, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "path_id", "position"),
+    _ref("path_id", "contents"),
+    _ref("content_id", "contents"),
+    sa.Index(None, "tenant_id", "content_id"),
+)
+
+path_sessions = sa.Table(
+    "path_sessions",
+    metadata,
+    _tenant(),
+    *_identity(),
+    sa.Column("path_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(512)),
+    sa.Column("starts_at", Timestamp, nullable=False),
+    sa.Column("ends_at", Timestamp),
+    sa.Column("time_limit", sa.Integer, comment="Minutes allowed to complete the path."),
+    sa.Column("mandatory_replay", sa.Boolean, nullable=False),
+    *_stamps(),
+    *_identity_keys(),
+    _ref("path_id", "contents"),
+    sa.Index(None, "tenant_id", "path_id"),
+)
+
+enrollments = sa.Table(
+    "enrollments",
+    metadata,
+    _tenant(),
+    *_identity(),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("content_id", sa.Integer, nullable=False),
+    sa.Column("session_id", sa.Integer),
+    sa.Column("mandatory", sa.Boolean, nullable=False),
+    sa.Column("access_at", Timestamp),
+    sa.Column("due_at", Timestamp),
+    sa.Column("expires_at", Timestamp),
+    sa.Column("unenrolled_at", Timestamp),
+    *_stamps(),
+    *_identity_keys(),
+    _ref("user_id", "users"),
+    _ref("content_id", "contents"),
+    _ref("session_id", "path_sessions"),
+    sa.Index(None, "tenant_id", "user_id", "content_id"),
+    sa.Index(None, "tenant_id", "content_id"),
+    sa.Index(None, "tenant_id", "session_id"),
+    sa.Index(None, "tenant_id", "modified_at"),
+)
+
+results = sa.Table(
+    "results",
+    metadata,
+    _tenant(),
+    sa.Column("id", sa.Integer, nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("content_id", sa.Integer, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("progress", sa.Float, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("grade", sa.String(63)),
+    sa.Column("time_spent", sa.Integer, nullable=False, comment="Seconds."),
+    sa.Column("views", sa.Integer, nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("started_at", Timestamp),
+    sa.Column("completed_at", Timestamp),
+    sa.Column("failed_at", Timestamp),
+    sa.Column("graded_at", Timestamp),
+    sa.Column("expires_at", Timestamp),
+    sa.Column("expired_at", Timestamp),
+    sa.Column("seen_at", Timestamp),
+    sa.Column("last_nudged_at", Timestamp),
+    sa.Column("certificate_issued_at", Timestamp),
+    *_stamps(),
+    sa.PrimaryKeyConstraint("tenant_id", "id"),
+    sa.UniqueConstraint("tenant_id", "external_id"),
+    sa.UniqueConstraint("tenant_id", "user_id", "content_id", "attempt"),
+    _ref("user_id", "users"),
+    _ref("content_id", "contents"),
+    sa.Index(None, "tenant_id", "content_id"),
+    sa.Index(None, "tenant_id", "modified_at"),
+    _one_of("state", tuple(ResultState)),
+    comment="One row per user x content x attempt: a reset starts a new attempt with a new id.",
+)
