@@ -162,7 +162,13 @@ groups = sa.Table(
     *_stamps(),
     *_identity_keys(),
     sa.UniqueConstraint("tenant_id", "name"),
-    _ref("parent_id", "groups", ondelete="SET NULL"),
+    # Deferred to commit, so that one batch may hold a group before its parent.
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "parent_id"],
+        ["groups.tenant_id", "groups.id"],
+        deferrable=True,
+        initially="DEFERRED",
+    ),
     sa.Index(None, "tenant_id", "parent_id"),
     sa.Index(None, "tenant_id", "modified_at"),
 )

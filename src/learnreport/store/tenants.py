@@ -65,7 +65,9 @@ def get(connection: sa.Connection, slug: str) -> Tenant:
 
 
 def all_tenants(connection: sa.Connection) -> list[Tenant]:
-    return [Tenant(*row) for row in connection.execute(sa.select(*_COLUMNS).order_by(tenants.c.slug))]
+    return [
+        Tenant(*row) for row in connection.execute(sa.select(*_COLUMNS).order_by(tenants.c.slug))
+    ]
 
 
 def update(

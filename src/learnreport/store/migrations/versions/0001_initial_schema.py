@@ -127,7 +127,8 @@ def upgrade() -> None:
             ["tenant_id", "parent_id"],
             ["groups.tenant_id", "groups.id"],
             name=op.f("fk_groups_tenant_id_parent_id_groups"),
-            ondelete="SET NULL",
+            initially="DEFERRED",
+            deferrable=True,
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"],

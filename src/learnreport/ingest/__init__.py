@@ -1,0 +1,58 @@
+"""The one write path into the store.
+
+The demo generator, the HTTP batch API and the file importer all call `upsert` (inside a
+transaction they own) or `ingest` (which makes one transaction per batch). See
+`learnreport.ingest.batches` for the rules a batch follows.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from learnreport.ingest.batches import Summary, write
+from learnreport.ingest.errors import BatchRejected, RecordError
+from learnreport.ingest.kinds import KINDS, TARGETS
+from learnreport.ingest.people import write_memberships
+from learnreport.store import bulk
+
+__all__ = ["KINDS", "BatchRejected", "RecordError", "Summary", "ingest", "upsert"]
+
+
+class UnknownKind(ValueError):
+    pass
+
+
+def upsert(
+    connection: sa.Connection,
+    tenant_id: int,
+    kind: str,
+    records: Sequence[Any],
+    *,
+    now: str | None = None,
+) -> Summary:
+    """Write one batch in the caller's transaction, or raise `BatchRejected` having written
+    nothing the caller's rollback would not undo."""
+    if kind == "memberships":
+        return write_memberships(connection, tenant_id, records)
+    target = TARGETS.get(kind)
+    if target is None:
+        raise UnknownKind(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return write(connection, tenant_id, kind, target, records, now=now)
+
+
+def ingest(
+    engine: sa.Engine,
+    tenant_id: int,
+    kind: str,
+    records: Iterable[Any],
+    *,
+    batch_size: int = 10_000,
+    now: str | None = None,
+) -> Summary:
+    """Write records in batches of `batch_size`, each in its own transaction."""
+    total = Summary(kind)
+    for chunk in bulk.chunked(records, batch_size):
+        with engine.begin() as connection:
+            total.add(upsert(connection, tenant_id, kind, chunk, now=now))
+    return total

@@ -1,0 +1,357 @@
+"""The one write path: validated, all-or-nothing bulk upserts by the platform's own ids.
+
+A batch goes through four steps, each set-wise: validate every record (msgspec), look up
+the rows it names (one `IN` query per table and 500 keys), plan inserts, updates and skips,
+then write with `executemany`. Every problem found in the first three steps is collected
+before anything is written, so a rejected batch names all its bad records and writes none.
+
+Records are complete: an update replaces every column with the record's value (an absent
+optional field becomes empty). A record whose `modified_at` is older than the stored one is
+skipped; one equal to it, or without `modified_at` and identical to the stored row, is
+unchanged. Sending the same batch twice therefore changes nothing.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import msgspec
+import orjson
+import sqlalchemy as sa
+
+from learnreport.ingest.errors import BatchRejected, RecordError, from_validation
+from learnreport.store import bulk
+from learnreport.store.schema import sequences
+from learnreport.store.types import JSONDocument, Timestamp, format_timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A record field holding another record's external id, stored as its integer id."""
+
+    table: sa.Table
+    column: str
+    noun: str
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """How one kind of record lands in its table."""
+
+    table: sa.Table
+    record: type[msgspec.Struct]
+    references: Mapping[str, Reference] = field(default_factory=dict)
+    renamed: Mapping[str, str] = field(default_factory=dict)
+    nested: tuple[str, ...] = ()
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    prepare: Callable[["Batch"], None] | None = None
+    check: Callable[["Batch"], None] | None = None
+    finish: Callable[["Batch"], None] | None = None
+    """Writes the nested parts of the records in `Batch.current`; calls `Batch.changed` for
+    each record whose nested parts differed from the stored ones."""
+
+
+@dataclass(slots=True)
+class Summary:
+    kind: str
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+    def add(self, other: "Summary") -> None:
+        self.received += other.received
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+
+
+@dataclass
+class Batch:
+    """One batch on its way into the store; the hooks of a `Target` read and extend it."""
+
+    connection: sa.Connection
+    tenant_id: int
+    kind: str
+    target: Target
+    now: str
+    rows: list[dict[str, Any]]
+    nested: list[dict[str, Any]]
+    errors: list[RecordError] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    """The position in the submitted batch of each valid record (`rows[i]`, `nested[i]`)."""
+    existing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    current: list[int] = field(default_factory=list)
+    """Indexes of the records that are not stale: inserted, updated or unchanged."""
+    summary: Summary = field(init=False)
+    _unchanged: set[int] = field(default_factory=set)
+    _unstamped: set[int] = field(default_factory=set)
+
+    def changed(self, index: int) -> None:
+        """Count an unchanged record as updated because its nested parts changed."""
+        if index in self._unchanged:
+            self._unchanged.discard(index)
+            self.summary.unchanged -= 1
+            self.summary.updated += 1
+            if index not in self._unstamped:
+                return
+            row = self.rows[index]
+            row["modified_at"] = self.now
+            self.connection.execute(
+                self.target.table.update()
+                .where(self.target.table.c.tenant_id == self.tenant_id)
+                .where(self.target.table.c.id == row["id"])
+                .values(modified_at=self.now)
+            )
+
+    def error(self, index: int, field_name: str | None, reason: str) -> None:
+        self.errors.append(RecordError(self.positions[index], field_name, reason))
+
+    def resolve(self, reference: Reference, keys: set[str]) -> dict[str, tuple[int, str | None]]:
+        """Map external ids to (integer id, content kind) in this tenant."""
+        return lookup(self.connection, self.tenant_id, reference, keys)
+
+
+def canonical(value: str) -> str:
+    """The stored text of a timestamp that msgspec wrote with an offset or a fraction."""
+    return format_timestamp(datetime.fromisoformat(value))
+
+
+def now_text() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+def validate(
+    kind: str, struct: type[msgspec.Struct], records: Sequence[Any]
+) -> tuple[list[Any], list[int], list[RecordError]]:
+    """The records that are valid `struct`s, their positions, and an error for each other one.
+
+    The whole batch is converted at once (in C); only a batch that fails is converted again
+    record by record, to name every bad record rather than the first.
+    """
+    try:
+        structs = msgspec.convert(records, list[struct])  # type: ignore[valid-type]
+        return structs, list(range(len(structs))), []
+    except msgspec.ValidationError:
+        pass
+    if not isinstance(records, Sequence) or isinstance(records, str | bytes):
+        return [], [], [RecordError(0, None, "expected an array of records")]
+    structs, positions, errors = [], [], []
+    for index, record in enumerate(records):
+        try:
+            structs.append(msgspec.convert(record, struct))
+            positions.append(index)
+        except msgspec.ValidationError as error:
+            errors.append(from_validation(index, error))
+    return structs, positions, errors
+
+
+def write(
+    connection: sa.Connection,
+    tenant_id: int,
+    kind: str,
+    target: Target,
+    records: Sequence[Any],
+    *,
+    now: str | None = None,
+) -> Summary:
+    """Upsert one batch inside the caller's transaction; raise `BatchRejected` before writing."""
+    structs, positions, errors = validate(kind, target.record, records)
+    rows, nested = _to_rows(target, structs)
+    batch = Batch(connection, tenant_id, kind, target, now or now_text(), rows, nested)
+    batch.positions, batch.errors = positions, errors
+    if target.prepare is not None:
+        target.prepare(batch)
+    _find_existing(batch)
+    _check_duplicates(batch)
+    ids = _assign_ids(batch)
+    _resolve_references(batch, ids)
+    if target.check is not None:
+        target.check(batch)
+    if batch.errors:
+        raise BatchRejected(kind, batch.errors)
+    _apply(batch)
+    if target.finish is not None:
+        target.finish(batch)
+    return batch.summary
+
+
+def _to_rows(
+    target: Target, structs: list[Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    table = target.table
+    stamps = [c.name for c in table.columns if isinstance(c.type, Timestamp)]
+    documents = [c.name for c in table.columns if c.type is JSONDocument]
+    rows, nested = [], []
+    for row in msgspec.to_builtins(structs):
+        nested.append({name: row.pop(name) for name in target.nested})
+        row["external_id"] = row.pop("id")
+        for old, new in target.renamed.items():
+            row[new] = row.pop(old)
+        for name in stamps:
+            value = row.get(name)
+            if value is not None and (len(value) != 20 or value[-1] != "Z"):
+                row[name] = canonical(value)
+        for name in documents:
+            if name in row:
+                row[name] = bulk.dump_json(row[name])
+        row.update(target.fixed)
+        rows.append(row)
+    return rows, nested
+
+
+def _find_existing(batch: Batch) -> None:
+    table = batch.target.table
+    columns = [c for c in table.columns if c.name != "tenant_id"]
+    keys = list({row["external_id"] for row in batch.rows})
+    for chunk in bulk.chunked(keys):
+        query = sa.select(*columns).where(
+            table.c.tenant_id == batch.tenant_id, table.c.external_id.in_(chunk)
+        )
+        for found in batch.connection.execute(query).mappings():
+            batch.existing[found["external_id"]] = dict(found)
+    wanted = batch.target.fixed.get("kind")
+    if wanted is None:
+        return
+    for index, row in enumerate(batch.rows):
+        stored = batch.existing.get(row["external_id"])
+        if stored is not None and stored["kind"] != wanted:
+            batch.error(index, "id", f"{row['external_id']!r} is already a {stored['kind']}")
+
+
+def _check_duplicates(batch: Batch) -> None:
+    """Refuse two records of one batch that would claim the same unique value."""
+    table = batch.target.table
+    unique_sets = [("external_id",)] + [
+        tuple(c.name for c in constraint.columns if c.name != "tenant_id")
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint) and "external_id" not in constraint.columns
+    ]
+    for names in unique_sets:
+        seen: dict[tuple[Any, ...], int] = {}
+        for index, row in enumerate(batch.rows):
+            value = tuple(row.get(name) for name in names)
+            if None in value:
+                continue
+            if value in seen:
+                shown = "id" if names == ("external_id",) else ", ".join(names)
+                first = batch.positions[seen[value]]
+                batch.error(index, shown, f"duplicates record {first} of this batch")
+            else:
+                seen[value] = index
+
+
+def _assign_ids(batch: Batch) -> dict[str, int]:
+    """Integer ids of every record: stored ones kept, new ones taken from the tenant's counter."""
+    table = batch.target.table
+    ids = {key: stored["id"] for key, stored in batch.existing.items()}
+    new_keys = list(
+        dict.fromkeys(r["external_id"] for r in batch.rows if r["external_id"] not in ids)
+    )
+    if new_keys:
+        last = allocate(batch.connection, batch.tenant_id, table.name, len(new_keys))
+        ids.update(zip(new_keys, range(last - len(new_keys) + 1, last + 1), strict=True))
+    for row in batch.rows:
+        row["id"] = ids[row["external_id"]]
+    return ids
+
+
+def allocate(connection: sa.Connection, tenant_id: int, name: str, count: int) -> int:
+    """Reserve `count` ids for a table of a tenant; return the last one."""
+    values = {"tenant_id": tenant_id, "name": name}
+    return bulk.upsert_counter(connection, sequences, values, "last_id", count)
+
+
+def _resolve_references(batch: Batch, batch_ids: dict[str, int]) -> None:
+    for field_name, reference in batch.target.references.items():
+        keys = {row[field_name] for row in batch.rows if row.get(field_name) is not None}
+        found = batch.resolve(reference, keys)
+        if reference.table is batch.target.table:
+            found.update({key: (value, None) for key, value in batch_ids.items()})
+        for index, row in enumerate(batch.rows):
+            key = row.pop(field_name)
+            if key is None:
+                row.setdefault(reference.column, None)
+                continue
+            hit = found.get(key)
+            if hit is None:
+                batch.error(index, field_name, f"no {reference.noun} with id {key!r}")
+            elif reference.kinds and hit[1] not in reference.kinds:
+                batch.error(index, field_name, f"{key!r} is a {hit[1]}, not a {reference.noun}")
+            else:
+                row[reference.column] = hit[0]
+
+
+def lookup(
+    connection: sa.Connection, tenant_id: int, reference: Reference, keys: set[str]
+) -> dict[str, tuple[int, str | None]]:
+    table = reference.table
+    kind = table.c.kind if "kind" in table.c else sa.null()
+    found: dict[str, tuple[int, str | None]] = {}
+    for chunk in bulk.chunked(keys):
+        query = sa.select(table.c.external_id, table.c.id, kind).where(
+            table.c.tenant_id == tenant_id, table.c.external_id.in_(chunk)
+        )
+        found.update({key: (id_, kind_) for key, id_, kind_ in connection.execute(query)})
+    return found
+
+
+_KEEP_ON_UPDATE = ("created_at", "uuid")
+
+
+def _apply(batch: Batch) -> None:
+    summary = batch.summary = Summary(batch.kind, received=len(batch.rows))
+    table = batch.target.table
+    has_uuid = "uuid" in table.c
+    inserts, updates = [], []
+    for index, row in enumerate(batch.rows):
+        row["tenant_id"] = batch.tenant_id
+        stored = batch.existing.get(row["external_id"])
+        if stored is None:
+            if has_uuid:
+                row["uuid"] = row.get("uuid") or str(uuid4())
+            row["created_at"] = row.get("created_at") or row.get("modified_at") or batch.now
+            row["modified_at"] = row.get("modified_at") or batch.now
+            inserts.append(row)
+            batch.current.append(index)
+            continue
+        for name in _KEEP_ON_UPDATE:
+            if name in stored and not row.get(name):
+                row[name] = stored[name]
+        if row.get("modified_at") is not None and row["modified_at"] < stored["modified_at"]:
+            summary.skipped += 1
+            continue
+        batch.current.append(index)
+        if row.get("modified_at") is not None:
+            unchanged = row["modified_at"] == stored["modified_at"]
+        else:
+            batch._unstamped.add(index)
+            unchanged = _same(row, stored)
+            row["modified_at"] = stored["modified_at"] if unchanged else batch.now
+        if unchanged:
+            summary.unchanged += 1
+            batch._unchanged.add(index)
+        else:
+            updates.append(row)
+    bulk.insert_rows(batch.connection, table, inserts)
+    bulk.update_rows(batch.connection, table, updates)
+    summary.inserted, summary.updated = len(inserts), len(updates)
+    return summary
+
+
+def _same(row: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether a record without `modified_at` would change nothing in its stored row."""
+    for name, value in row.items():
+        if name in ("tenant_id", "modified_at", "created_at"):
+            continue
+        old = stored.get(name)
+        if isinstance(old, dict | list):
+            value = orjson.loads(value)
+        if value != old:
+            return False
+    return True

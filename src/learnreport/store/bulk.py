@@ -1,0 +1,84 @@
+"""Set-wise writes for the ingest path.
+
+SQLAlchemy compiles each statement once; the rows then go to the driver's `executemany`
+as plain tuples or dicts, skipping SQLAlchemy's per-row parameter processing, which costs
+more than SQLite's own insert. Values must therefore already be in their stored form:
+canonical timestamp text, JSON documents as text (`dump_json`).
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
+
+CHUNK = 500
+"""Keys per `IN (...)` lookup: well under SQLite's and PostgreSQL's parameter limits."""
+
+
+def dump_json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        compiled = table.insert().compile(dialect=connection.dialect, column_keys=list(rows[0]))
+        _executemany(connection, compiled, rows)
+
+
+def update_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str] = ("tenant_id", "id"),
+) -> None:
+    """Update each row's non-key columns, matching on `key`."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name not in key]
+    statement = (
+        table.update()
+        .where(*(table.c[name] == sa.bindparam(f"k_{name}") for name in key))
+        .values({name: sa.bindparam(name) for name in columns})
+    )
+    keyed = [{**row, **{f"k_{name}": row[name] for name in key}} for row in rows]
+    _executemany(connection, statement.compile(dialect=connection.dialect), keyed)
+
+
+def _executemany(
+    connection: sa.Connection, compiled: SQLCompiler, rows: Sequence[dict[str, Any]]
+) -> None:
+    if compiled.positional:
+        order = compiled.positiontup or []
+        params: list[Any] = [tuple(row[name] for name in order) for row in rows]
+    else:
+        params = list(rows)
+    connection.exec_driver_sql(compiled.string, params)
+
+
+def upsert_counter(
+    connection: sa.Connection, table: sa.Table, values: dict[str, Any], column: str, step: int
+) -> int:
+    """Add `step` to a counter row, creating it if missing, and return the new value."""
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    keys = [c.name for c in table.primary_key.columns]
+    statement = (
+        dialect_insert(table)
+        .values(**values, **{column: step})
+        .on_conflict_do_update(index_elements=keys, set_={column: table.c[column] + step})
+        .returning(table.c[column])
+    )
+    return int(connection.execute(statement).scalar_one())
+
+
+def chunked(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
