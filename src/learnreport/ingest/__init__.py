@@ -5,7 +5,7 @@ transaction they own) or `ingest` (which makes one transaction per batch). See
 `learnreport.ingest.batches` for the rules a batch follows.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +51,8 @@ def ingest(
     now: str | None = None,
 ) -> Summary:
     """Write records in batches of `batch_size`, each in its own transaction."""
+    if isinstance(records, Mapping | str | bytes):
+        raise BatchRejected(kind, [RecordError(0, None, "expected an array of records")])
     total = Summary(kind)
     for chunk in bulk.chunked(records, batch_size):
         with engine.begin() as connection:

@@ -11,6 +11,7 @@ skipped; one equal to it, or without `modified_at` and identical to the stored r
 unchanged. Sending the same batch twice therefore changes nothing.
 """
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -119,6 +120,8 @@ class Batch:
 
 def canonical(value: str) -> str:
     """The stored text of a timestamp that msgspec wrote with an offset or a fraction."""
+    if value[-1] == "Z" and value[19] == ".":
+        return value[:19] + "Z"
     return format_timestamp(datetime.fromisoformat(value))
 
 
@@ -233,6 +236,9 @@ def _check_duplicates(batch: Batch) -> None:
         if isinstance(constraint, sa.UniqueConstraint) and "external_id" not in constraint.columns
     ]
     for names in unique_sets:
+        key = operator.itemgetter(*names)
+        if len({key(row) for row in batch.rows}) == len(batch.rows):
+            continue
         seen: dict[tuple[Any, ...], int] = {}
         for index, row in enumerate(batch.rows):
             value = tuple(row.get(name) for name in names)
@@ -275,14 +281,15 @@ def _resolve_references(batch: Batch, batch_ids: dict[str, int]) -> None:
             found.update({key: (value, None) for key, value in batch_ids.items()})
         for index, row in enumerate(batch.rows):
             key = row.pop(field_name)
+            row[reference.column] = None
             if key is None:
-                row.setdefault(reference.column, None)
                 continue
             hit = found.get(key)
             if hit is None:
                 batch.error(index, field_name, f"no {reference.noun} with id {key!r}")
             elif reference.kinds and hit[1] not in reference.kinds:
-                batch.error(index, field_name, f"{key!r} is a {hit[1]}, not a {reference.noun}")
+                expected = " or ".join(reference.kinds)
+                batch.error(index, field_name, f"{key!r} is a {hit[1]}; expected a {expected}")
             else:
                 row[reference.column] = hit[0]
 

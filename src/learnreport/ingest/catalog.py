@@ -228,7 +228,7 @@ def check_enrollment(batch: Batch) -> None:
         query = sa.select(path_sessions.c.id, path_sessions.c.path_id).where(
             path_sessions.c.tenant_id == batch.tenant_id, path_sessions.c.id.in_(chunk)
         )
-        paths.update(batch.connection.execute(query).tuples().all())
+        paths.update(batch.connection.execute(query).all())
     for index, row in enumerate(batch.rows):
         if row["session_id"] is None:
             if row["content_id"] is None and not _has_error(batch, index):

@@ -69,7 +69,7 @@ def _field_ids(batch: Batch, keys: set[str]) -> dict[str, int]:
     query = sa.select(custom_fields.c.key, custom_fields.c.id).where(
         custom_fields.c.tenant_id == batch.tenant_id, custom_fields.c.key.in_(keys)
     )
-    found = dict(batch.connection.execute(query).tuples().all())
+    found = dict(batch.connection.execute(query).all())
     missing = sorted(keys - found.keys())
     if missing:
         last = allocate(batch.connection, batch.tenant_id, custom_fields.name, len(missing))
@@ -88,7 +88,7 @@ def refuse_cycles(batch: Batch) -> None:
     parents = dict(
         batch.connection.execute(
             sa.select(table.c.id, table.c.parent_id).where(table.c.tenant_id == batch.tenant_id)
-        ).tuples().all()
+        ).all()
     )
     parents.update({row["id"]: row.get("parent_id") for row in batch.rows})
     for index, row in enumerate(batch.rows):
@@ -113,7 +113,7 @@ def rebuild_group_tree(connection: sa.Connection, tenant_id: int) -> None:
     parents = dict(
         connection.execute(
             sa.select(groups.c.id, groups.c.parent_id).where(groups.c.tenant_id == tenant_id)
-        ).tuples().all()
+        ).all()
     )
     rows = []
     for group_id in parents:
@@ -155,7 +155,7 @@ def write_memberships(connection: sa.Connection, tenant_id: int, records: Sequen
         query = sa.select(memberships.c.group_id, memberships.c.user_id).where(
             memberships.c.tenant_id == tenant_id, memberships.c.user_id.in_(chunk)
         )
-        stored.update(connection.execute(query).tuples().all())
+        stored.update(connection.execute(query).all())
     new = [pair for pair in pairs if pair not in stored]
     bulk.insert_rows(
         connection,

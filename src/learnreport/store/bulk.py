@@ -6,6 +6,7 @@ more than SQLite's own insert. Values must therefore already be in their stored 
 canonical timestamp text, JSON documents as text (`dump_json`).
 """
 
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -52,7 +53,10 @@ def _executemany(
 ) -> None:
     if compiled.positional:
         order = compiled.positiontup or []
-        params: list[Any] = [tuple(row[name] for name in order) for row in rows]
+        values = operator.itemgetter(*order)
+        params: list[Any] = (
+            [values(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
+        )
     else:
         params = list(rows)
     connection.exec_driver_sql(compiled.string, params)

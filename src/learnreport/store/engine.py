@@ -33,7 +33,7 @@ def create_engine(url: str | URL, *, pool_size: int = 10) -> sa.Engine:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
-            connect_args={"options": "-c timezone=UTC"},
+            connect_args={"options": "-c timezone=UTC", "connect_timeout": 10},
         )
     raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
 

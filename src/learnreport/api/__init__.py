@@ -1,0 +1,1 @@
+"""The HTTP side of learnreport: one FastAPI application serving every reporting surface."""

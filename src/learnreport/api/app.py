@@ -1,0 +1,56 @@
+"""The application factory: `uvicorn --factory learnreport.api.app:create_app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from learnreport import __version__
+from learnreport.api import errors, health
+from learnreport.config import Settings
+from learnreport.store.engine import create_engine
+
+PUBLIC = "/api/v2/public"
+
+DESCRIPTION = """\
+learnreport is an open-source reporting server for learning platforms. It keeps a
+platform's people, content and progress records, per tenant, and serves them to BI tools,
+HR systems and scripts through secure, filtered, paginated report APIs.
+
+Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None, engine: sa.Engine | None = None) -> FastAPI:
+    """Build an application; each call is independent, so tests and workers share nothing.
+
+    An engine passed in belongs to the caller, who disposes of it; one built here from the
+    settings is disposed of when the application shuts down.
+    """
+    settings = settings if settings is not None else Settings()
+    owned = engine is None
+    if engine is None:
+        engine = create_engine(settings.database_url, pool_size=settings.pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="learnreport",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=f"{PUBLIC}/openapi.json",
+        docs_url=f"{PUBLIC}/docs/",
+        swagger_ui_oauth2_redirect_url=f"{PUBLIC}/docs/oauth2-redirect",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    errors.install(app)
+    app.include_router(health.router)
+    return app

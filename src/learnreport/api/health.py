@@ -1,0 +1,38 @@
+"""`GET /health`: whether this process can serve reports, for load balancers and probes."""
+
+import logging
+from typing import Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from learnreport.api.dependencies import EngineDep
+from learnreport.api.responses import OrjsonResponse
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable"]
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database cannot be reached."}},
+    summary="Health check",
+)
+def health(engine: EngineDep) -> OrjsonResponse:
+    """Answers 503 rather than 500 when the database is down, so a probe can tell the two
+    apart; the cause goes to the log only, as it may name hosts or users."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        logger.warning("health check: database unreachable", exc_info=True)
+        return OrjsonResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return OrjsonResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,184 @@
+"""The write path's rules, on SQLite and PostgreSQL: all-or-nothing, idempotent, by external id."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from learnreport.ingest import BatchRejected, ingest
+from learnreport.ingest.batches import canonical
+from learnreport.store.schema import results, users
+from learnreport.store.tenants import Tenant
+
+
+def count(engine: sa.Engine, table: sa.Table, tenant: Tenant) -> int:
+    with engine.connect() as connection:
+        query = sa.select(sa.func.count()).select_from(table).where(table.c.tenant_id == tenant.id)
+        return int(connection.execute(query).scalar_one())
+
+
+def rejected(engine: sa.Engine, tenant: Tenant, kind: str, records: list[Any]) -> list[tuple]:
+    with pytest.raises(BatchRejected) as caught:
+        ingest(engine, tenant.id, kind, records)
+    return [(error.index, error.field, error.reason) for error in caught.value.errors]
+
+
+@pytest.fixture
+def people(engine: sa.Engine, tenant: Tenant) -> None:
+    ingest(engine, tenant.id, "users", [{"id": "u1", "email": "u1@example.com"}, {"id": "u2"}])
+    ingest(engine, tenant.id, "activities", [{"id": "a1", "name": "Bite", "duration": 10}])
+
+
+def test_a_batch_with_one_bad_record_writes_nothing_and_names_record_field_and_reason(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    good = {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "completed"}
+    bad = {"id": "r2", "user_id": "u2", "content_id": "a1", "state": "completed", "progress": 101}
+    errors = rejected(engine, tenant, "results", [good, bad])
+    assert errors == [(1, "progress", "Expected `float` <= 100.0")]
+    assert count(engine, results, tenant) == 0
+
+
+def test_every_bad_record_of_a_batch_is_named_not_only_the_first(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    records = [
+        {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "completed"},
+        {"id": "r2", "user_id": "u1", "content_id": "a1", "state": "done"},
+        {"id": "r3", "user_id": "nobody", "content_id": "a1", "state": "passed"},
+        {"id": "r4", "user_id": "u2", "content_id": "a1", "state": "passed", "colour": "red"},
+        {"id": "r1", "user_id": "u2", "content_id": "a1", "state": "passed"},
+        {"id": "r6", "user_id": "u1", "content_id": "a1", "state": "failed"},
+        {"user_id": "u1", "content_id": "a1", "state": "failed"},
+        {"id": "r8", "user_id": "u2", "content_id": "a1", "state": "passed", "started_at": "soon"},
+    ]
+    errors = rejected(engine, tenant, "results", records)
+    assert [(index, field) for index, field, _ in errors] == [
+        (1, "state"),
+        (2, "user_id"),
+        (3, "colour"),
+        (4, "id"),
+        (5, "user_id, content_id, attempt"),
+        (6, "id"),
+        (7, "started_at"),
+    ]
+    assert "no user with id 'nobody'" in errors[1][2]
+    assert count(engine, results, tenant) == 0
+
+
+def test_sending_the_same_batch_twice_changes_nothing(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    batch = [
+        {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "in_progress", "progress": 40},
+        {"id": "r2", "user_id": "u2", "content_id": "a1", "state": "passed", "score": 8.5,
+         "modified_at": "2025-03-01T10:00:00+01:00"},
+    ]  # fmt: skip
+    first = ingest(engine, tenant.id, "results", batch)
+    with engine.connect() as connection:
+        before = connection.execute(sa.select(results).order_by(results.c.id)).all()
+    second = ingest(engine, tenant.id, "results", batch)
+    with engine.connect() as connection:
+        after = connection.execute(sa.select(results).order_by(results.c.id)).all()
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 2)
+    assert before == after
+
+
+def test_a_record_older_than_the_stored_one_is_skipped_and_counted(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    newer = {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "passed",
+             "modified_at": "2025-03-02T00:00:00Z"}  # fmt: skip
+    older = {**newer, "state": "failed", "modified_at": "2025-03-01T00:00:00Z"}
+    ingest(engine, tenant.id, "results", [newer])
+    summary = ingest(engine, tenant.id, "results", [older])
+    assert (summary.skipped, summary.updated) == (1, 0)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(results.c.state)).scalar_one() == "passed"
+
+
+def test_a_record_without_modified_at_that_differs_updates_the_row_and_its_stamp(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    record = {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "in_progress"}
+    ingest(engine, tenant.id, "results", [record], now="2025-01-01T00:00:00Z")
+    summary = ingest(
+        engine, tenant.id, "results", [{**record, "progress": 50}], now="2025-01-02T00:00:00Z"
+    )
+    assert summary.updated == 1
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(results)).mappings().one()
+    assert (row["progress"], row["created_at"], row["modified_at"]) == (
+        50.0,
+        "2025-01-01T00:00:00Z",
+        "2025-01-02T00:00:00Z",
+    )
+
+
+def test_references_never_reach_into_another_tenant(
+    engine: sa.Engine, tenant: Tenant, other_tenant: Tenant, people: None
+) -> None:
+    ingest(engine, other_tenant.id, "activities", [{"id": "a2", "name": "Elsewhere"}])
+    errors = rejected(
+        engine,
+        other_tenant,
+        "results",
+        [{"id": "r1", "user_id": "u1", "content_id": "a2", "state": "passed"}],
+    )
+    assert errors == [(0, "user_id", "no user with id 'u1'")]
+
+
+def test_the_same_external_id_may_exist_in_two_tenants(
+    engine: sa.Engine, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    ingest(engine, tenant.id, "users", [{"id": "u1", "email": "same@example.com"}])
+    ingest(engine, other_tenant.id, "users", [{"id": "u1", "email": "same@example.com"}])
+    assert count(engine, users, tenant) == count(engine, users, other_tenant) == 1
+
+
+def test_emails_are_stored_in_lower_case_and_unique_within_a_batch(
+    engine: sa.Engine, tenant: Tenant
+) -> None:
+    errors = rejected(
+        engine,
+        tenant,
+        "users",
+        [{"id": "u1", "email": "Ann@X.com"}, {"id": "u2", "email": "ann@x.com"}],
+    )
+    assert errors == [(1, "email", "duplicates record 0 of this batch")]
+    ingest(engine, tenant.id, "users", [{"id": "u1", "email": "Ann@X.com"}])
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(users.c.email)).scalar_one() == "ann@x.com"
+
+
+def test_a_kind_the_write_path_does_not_know_is_refused(engine: sa.Engine, tenant: Tenant) -> None:
+    with pytest.raises(ValueError, match="unknown kind 'badges'"):
+        ingest(engine, tenant.id, "badges", [{"id": "b1"}])
+
+
+def test_a_batch_that_is_not_an_array_is_refused(engine: sa.Engine, tenant: Tenant) -> None:
+    assert rejected(engine, tenant, "users", {"id": "u1"}) == [  # type: ignore[arg-type]
+        (0, None, "expected an array of records")
+    ]
+
+
+@settings(max_examples=200)
+@given(
+    st.datetimes(
+        min_value=datetime(1971, 1, 1),
+        max_value=datetime(2999, 12, 31),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
+        ),
+    )
+)
+def test_any_aware_timestamp_is_stored_as_the_same_instant_in_canonical_text(
+    moment: datetime,
+) -> None:
+    text = canonical(moment.isoformat().replace("+00:00", "Z"))
+    assert len(text) == 20 and text.endswith("Z")
+    assert datetime.fromisoformat(text) == moment.replace(microsecond=0)

@@ -1,0 +1,48 @@
+"""The shipped migrations bring any database, empty or current, to the newest schema."""
+
+import sqlalchemy as sa
+
+from learnreport.store.migrate import current_revision, head_revision, upgrade
+from learnreport.store.schema import metadata
+
+
+def test_upgrade_brings_an_empty_database_to_head(empty_engine: sa.Engine) -> None:
+    assert current_revision(empty_engine) is None
+
+    upgrade(empty_engine)
+
+    assert current_revision(empty_engine) == head_revision(empty_engine)
+    assert set(sa.inspect(empty_engine).get_table_names()) == {
+        *metadata.tables,
+        "alembic_version",
+    }
+
+
+def test_upgrade_of_a_database_at_head_changes_nothing(empty_engine: sa.Engine) -> None:
+    upgrade(empty_engine)
+    before = _schema(empty_engine)
+
+    upgrade(empty_engine)
+
+    assert current_revision(empty_engine) == head_revision(empty_engine)
+    assert _schema(empty_engine) == before
+
+
+def test_migrated_database_is_at_the_head_revision(engine: sa.Engine) -> None:
+    assert head_revision(engine) is not None
+    assert current_revision(engine) == head_revision(engine)
+
+
+def _schema(engine: sa.Engine) -> dict[str, object]:
+    """Enough of a database's shape to see any table, column, key or index a rerun added."""
+    inspector = sa.inspect(engine)
+    return {
+        table: (
+            [(column["name"], str(column["type"])) for column in inspector.get_columns(table)],
+            inspector.get_pk_constraint(table),
+            inspector.get_foreign_keys(table),
+            inspector.get_unique_constraints(table),
+            inspector.get_indexes(table),
+        )
+        for table in inspector.get_table_names()
+    }
