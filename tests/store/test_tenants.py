@@ -1,6 +1,7 @@
 """Tenants are created, found, changed and deleted by slug, and a slug names one tenant."""
 
 import re
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -69,10 +70,7 @@ def test_update_changes_only_the_given_settings(engine: sa.Engine, tenant: Tenan
 
     with engine.connect() as connection:
         assert tenants.get(connection, "acme") == updated
-    assert updated.training_types_enabled
-    assert updated == Tenant(
-        tenant.id, "acme", tenant.name, True, tenant.api_access_enabled, tenant.created_at
-    )
+    assert updated == replace(tenant, training_types_enabled=True)
 
 
 def test_update_can_switch_a_setting_off(engine: sa.Engine, tenant: Tenant) -> None:
@@ -106,6 +104,7 @@ def test_delete_removes_every_record_of_the_tenant_and_none_of_another(
         ingest(engine, owner.id, "groups", [{"id": "g1", "name": "G1"}])
         ingest(engine, owner.id, "memberships", [{"user_id": "u1", "group_id": "g1"}])
     others_before = _rows_by_table(engine, other_tenant)
+    assert others_before.keys() >= {"users", "groups", "group_tree", "memberships"}
 
     with engine.begin() as connection:
         tenants.delete(connection, "acme")
