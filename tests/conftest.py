@@ -20,6 +20,7 @@ from learnreport.store import tenants
 from learnreport.store.engine import create_engine
 from learnreport.store.migrate import upgrade
 from learnreport.store.tenants import Tenant
+from world import build as build_world
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 """The server and maintenance database that test databases are created from and dropped on;
@@ -138,3 +139,10 @@ def _migrate(url: str | URL) -> None:
         upgrade(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def world(engine: sa.Engine, tenant: Tenant, other_tenant: Tenant) -> Tenant:
+    """The known records of `tests/world.py` in `tenant` (acme) and `other_tenant` (globex)."""
+    build_world(engine, tenant, other_tenant)
+    return tenant

@@ -1,4 +1,4 @@
-"""The `learnreport` command: run the server, migrate the database, manage tenants.
+"""The `learnreport` command: run the server, migrate the database, manage tenants and access.
 
 Every command that touches the database first brings it to the newest schema (a no-op
 when it is already there), so a newcomer can point `DATABASE_URL` at a fresh file and
@@ -27,9 +27,12 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from learnreport.api.tokens import REFRESH_EVERY
 from learnreport.config import Settings
+from learnreport.domain.access import InvalidRole
 from learnreport.ingest import demo as demo_data
-from learnreport.store import tenants
+from learnreport.store import credentials, signing_keys, tenants
+from learnreport.store.credentials import Credential, CredentialError, CredentialNotFound, Kind
 from learnreport.store.engine import create_engine
 from learnreport.store.migrate import current_revision, upgrade
 
@@ -40,6 +43,14 @@ app = typer.Typer(
 )
 tenants_app = typer.Typer(help="Create, list and change tenants.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
+clients_app = typer.Typer(help="Create, list and revoke OAuth2 clients.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+signing_keys_app = typer.Typer(
+    help="Rotate, list and remove the keys that sign access tokens.", no_args_is_help=True
+)
+app.add_typer(signing_keys_app, name="signing-keys")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -265,3 +276,254 @@ def set_tenant(
 
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
+
+
+# `learnreport clients ...` and `learnreport keys ...`: the same options, two kinds.
+
+TenantOption = Annotated[
+    str,
+    typer.Option("--tenant", callback=_slug, metavar="SLUG", help="The tenant it belongs to."),
+]
+RoleOption = Annotated[
+    str,
+    typer.Option(metavar="ROLE", help="owner, admin, department_admin or custom:NAME."),
+]
+ScopesOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="A,B",
+        help="One comma-separated list of scopes; by default every scope the role allows, "
+        "now and as scopes are added. Required for a custom role.",
+    ),
+]
+GroupsOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="G1,G2",
+        help="One comma-separated list of group names or ids whose subtrees limit what it "
+        "sees. Required for a department_admin.",
+    ),
+]
+DescriptionOption = Annotated[
+    str | None, typer.Option(help="What it is for, shown by list.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+NOUNS: dict[Kind, str] = {"client": "client", "key": "API key"}
+ID_FIELDS: dict[Kind, str] = {"client": "client_id", "key": "id"}
+SECRET_FIELDS: dict[Kind, str] = {"client": "client_secret", "key": "key"}
+KEY_ID = re.compile(r"^[^.]+\.k_[0-9a-f]{16}$")
+
+
+@clients_app.command("create")
+def create_client(
+    tenant: TenantOption,
+    role: RoleOption,
+    scopes: ScopesOption = None,
+    groups: GroupsOption = None,
+    description: DescriptionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a client; its secret is printed once and stored only hashed."""
+    _create("client", tenant, role, scopes, groups, description, as_json)
+
+
+@clients_app.command("list")
+def list_clients(tenant: TenantOption, as_json: JsonOption = False) -> None:
+    """List a tenant's clients, revoked ones included; never their secrets."""
+    _list_credentials("client", tenant, as_json)
+
+
+@clients_app.command("revoke")
+def revoke_client(
+    client_id: Annotated[str, typer.Argument(metavar="CLIENT_ID", help="e.g. acme.c_3f9a…")],
+) -> None:
+    """Revoke a client: its tokens are refused from the next request."""
+    _revoke("client", client_id)
+
+
+@keys_app.command("create")
+def create_key(
+    tenant: TenantOption,
+    role: RoleOption,
+    scopes: ScopesOption = None,
+    groups: GroupsOption = None,
+    description: DescriptionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API key; it is printed once and stored only hashed."""
+    _create("key", tenant, role, scopes, groups, description, as_json)
+
+
+@keys_app.command("list")
+def list_keys(tenant: TenantOption, as_json: JsonOption = False) -> None:
+    """List a tenant's API keys, revoked ones included; never the keys themselves."""
+    _list_credentials("key", tenant, as_json)
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    key_id: Annotated[
+        str, typer.Argument(metavar="KEY_ID", help="The key's id: the part before its last dot.")
+    ],
+) -> None:
+    """Revoke an API key: it is refused from the next request."""
+    if not KEY_ID.match(key_id):
+        _fail("expected a key id such as acme.k_9f8e7d6c5b4a3f21 (the key before its last dot).")
+    _revoke("key", key_id)
+
+
+def _create(
+    kind: Kind,
+    slug: str,
+    role: str,
+    scopes: str | None,
+    groups: str | None,
+    description: str | None,
+    as_json: bool,
+) -> None:
+    with _store() as engine, engine.begin() as connection:
+        found = tenants.find(connection, slug)
+        if found is None:
+            _fail(f"no tenant {slug!r}.")
+        try:
+            created = credentials.create(
+                connection,
+                found,
+                kind,
+                role,
+                scopes=_items(scopes),
+                groups=_items(groups),
+                description=description,
+            )
+        except (InvalidRole, CredentialError) as error:
+            _fail(f"{error}.")
+    credential = created.credential
+    if as_json:
+        shown = {
+            ID_FIELDS[kind]: credential.public_id,
+            SECRET_FIELDS[kind]: created.secret,
+            **_described(credential),
+        }
+        typer.echo(orjson.dumps(shown).decode())
+        return
+    typer.echo(
+        f"Created {NOUNS[kind]} {credential.public_id} for tenant {credential.tenant} "
+        f"(role {credential.role})."
+    )
+    typer.echo(f"{ID_FIELDS[kind]}: {credential.public_id}")
+    typer.echo(f"{SECRET_FIELDS[kind]}: {created.secret}")
+    typer.echo("Keep it now: it is stored hashed and cannot be shown again.")
+
+
+def _list_credentials(kind: Kind, slug: str, as_json: bool) -> None:
+    with _store() as engine, engine.connect() as connection:
+        found = tenants.find(connection, slug)
+        if found is None:
+            _fail(f"no tenant {slug!r}.")
+        listed = credentials.list_credentials(connection, found, kind)
+    if as_json:
+        rows = [{ID_FIELDS[kind]: c.public_id, **_described(c)} for c in listed]
+        typer.echo(orjson.dumps(rows).decode())
+        return
+    table = Table(
+        "Id", "Role", "Scopes", "Groups", "Description", "Created", "Last used", "Revoked"
+    )
+    for credential in listed:
+        table.add_row(
+            credential.public_id,
+            str(credential.role),
+            "every scope" if credential.scopes is None else ", ".join(credential.scopes),
+            ", ".join(credential.groups) if credential.groups is not None else "all",
+            credential.description or "",
+            credential.created_at,
+            credential.last_used_at or "never",
+            credential.revoked_at or "",
+        )
+    Console().print(table)
+
+
+def _revoke(kind: Kind, public_id: str) -> None:
+    slug = credentials.tenant_slug(public_id)
+    with _store() as engine, engine.begin() as connection:
+        found = tenants.find(connection, slug) if slug is not None else None
+        try:
+            if found is None:
+                raise CredentialNotFound(public_id)
+            credential = credentials.revoke(connection, found, public_id, kind)
+        except CredentialNotFound:
+            _fail(f"no {NOUNS[kind]} {public_id!r}.")
+    typer.echo(f"Revoked {NOUNS[kind]} {credential.public_id} at {credential.revoked_at}.")
+
+
+def _items(text: str | None) -> list[str] | None:
+    """`a, b,c` -> `["a", "b", "c"]`; an option left out stays `None`."""
+    return None if text is None else [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _described(credential: Credential) -> dict[str, object]:
+    """What JSON output shows of a credential besides its id: never its secret."""
+    return {
+        "tenant": credential.tenant,
+        "role": str(credential.role),
+        "scopes": sorted(credential.granted),
+        "every_scope": credential.scopes is None,
+        "groups": None if credential.groups is None else list(credential.groups),
+        "description": credential.description,
+        "created_at": credential.created_at,
+        "last_used_at": credential.last_used_at,
+        "revoked_at": credential.revoked_at,
+    }
+
+
+# `learnreport signing-keys ...`
+
+
+@signing_keys_app.command("rotate")
+def rotate_signing_key() -> None:
+    """Add a signing key for new tokens; tokens signed by older keys stay valid."""
+    with _store() as engine, engine.begin() as connection:
+        key = signing_keys.rotate(connection)
+    typer.echo(
+        f"Added signing key {key.kid}: running servers sign with it within "
+        f"{REFRESH_EVERY:.0f} seconds."
+    )
+
+
+@signing_keys_app.command("list")
+def list_signing_keys(as_json: JsonOption = False) -> None:
+    """List the signing keys, the one that signs first; never their private parts."""
+    with _store() as engine, engine.connect() as connection:
+        found = signing_keys.all_keys(connection)
+    rows = [
+        {"kid": key.kid, "algorithm": key.algorithm, "created_at": key.created_at, "signs": i == 0}
+        for i, key in enumerate(found)
+    ]
+    if as_json:
+        typer.echo(orjson.dumps(rows).decode())
+        return
+    if not rows:
+        typer.echo("No signing key yet: the first token issued makes one.")
+        return
+    table = Table("Key id", "Algorithm", "Created", "Signs")
+    for row in rows:
+        table.add_row(row["kid"], row["algorithm"], row["created_at"], _yes_no(row["signs"]))
+    Console().print(table)
+
+
+@signing_keys_app.command("remove")
+def remove_signing_key(
+    kid: Annotated[str, typer.Argument(metavar="KID", help="The key id, as listed.")],
+) -> None:
+    """Remove a signing key: every token it signed is refused from then on."""
+    with _store() as engine, engine.begin() as connection:
+        try:
+            signing_keys.remove(connection, kid)
+        except signing_keys.SigningKeyNotFound:
+            _fail(f"no signing key {kid!r}.")
+        except signing_keys.LastSigningKey:
+            _fail(f"{kid} is the only signing key: rotate first, then remove it.")
+    typer.echo(
+        f"Removed signing key {kid}: running servers refuse its tokens within "
+        f"{REFRESH_EVERY:.0f} seconds."
+    )

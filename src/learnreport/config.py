@@ -22,3 +22,18 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=10_000, ge=1, description="Records per all-or-nothing ingest batch."
     )
+    token_issuer: str = Field(
+        default="learnreport", min_length=1, description="The `iss` of every access token."
+    )
+    token_audience: str = Field(
+        default="learnreport-api",
+        min_length=1,
+        description="The `aud` of every access token; tokens for another audience are refused.",
+    )
+    token_ttl: int = Field(
+        default=3600,
+        ge=60,
+        le=3600,
+        description="Seconds an access token lives; at most an hour, which bounds the use of "
+        "a leaked token.",
+    )

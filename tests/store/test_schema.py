@@ -15,8 +15,10 @@ from alembic.runtime.migration import MigrationContext
 
 from learnreport.store.schema import metadata
 
-UNKEYED = {"tenants", "alembic_version"}
-"""Tables that are not records of one tenant: the tenants themselves, and Alembic's own."""
+UNKEYED = {"tenants", "signing_keys", "server_secrets", "alembic_version"}
+"""Tables that are not records of one tenant: the tenants themselves; the keys that sign access
+tokens and the server's own secrets, one set for the whole server (a token's tenant is known
+only once its signature is checked); and Alembic's own."""
 
 TENANT_TABLES = [table for name, table in metadata.tables.items() if name not in UNKEYED]
 

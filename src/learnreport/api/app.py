@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from learnreport import __version__
-from learnreport.api import errors, health
+from learnreport.api import errors, health, oauth
+from learnreport.api.surfaces import native
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
 
@@ -53,4 +54,6 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.state.engine = engine
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(oauth.router)
+    app.include_router(native.router)
     return app

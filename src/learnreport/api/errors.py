@@ -22,6 +22,18 @@ class ProblemResponse(OrjsonResponse):
     media_type = "application/problem+json"
 
 
+class InvalidParameters(Exception):
+    """Raised by any layer that reads request parameters: answered 400, naming each one."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
+        super().__init__(errors)
+        self.errors = list(errors)
+
+    @classmethod
+    def one(cls, parameter: str, reason: str) -> "InvalidParameters":
+        return cls([(parameter, reason)])
+
+
 def problem(
     status: int,
     detail: str | None = None,
@@ -44,6 +56,7 @@ def problem(
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidParameters, _invalid_parameters)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -57,15 +70,26 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"parameter": _parameter(error["loc"]), "reason": error["msg"]} for error in exc.errors()
-    ]
+    return bad_request([(_parameter(error["loc"]), error["msg"]) for error in exc.errors()])
+
+
+async def _invalid_parameters(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidParameters)
+    return bad_request(exc.errors)
+
+
+def bad_request(errors: Sequence[tuple[str, str]]) -> ProblemResponse:
+    """400 naming every parameter at fault, as `errors: [{parameter, reason}]`."""
     detail = (
-        "1 parameter is not valid."
+        f"{errors[0][0]}: {errors[0][1]}"
         if len(errors) == 1
         else f"{len(errors)} parameters are not valid."
     )
-    return problem(400, detail, errors=errors)
+    return problem(
+        400,
+        detail,
+        errors=[{"parameter": parameter, "reason": reason} for parameter, reason in errors],
+    )
 
 
 async def _unexpected_error(_request: Request, _exc: Exception) -> Response:

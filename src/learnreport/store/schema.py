@@ -341,3 +341,56 @@ results = sa.Table(
     _one_of("state", tuple(ResultState)),
     comment="One row per user x content x attempt: a reset starts a new attempt with a new id.",
 )
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    _tenant(),
+    sa.Column("id", sa.Integer, nullable=False),
+    sa.Column("public_id", sa.String(100), nullable=False, comment="Client id or API key id."),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("secret_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(80), nullable=False),
+    sa.Column("scopes", JSONDocument, comment="NULL: every scope the role allows, now or later."),
+    sa.Column("limited_to_groups", sa.Boolean, nullable=False),
+    sa.Column("description", sa.String(255)),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp),
+    sa.Column("last_used_at", Timestamp),
+    sa.PrimaryKeyConstraint("tenant_id", "id"),
+    sa.UniqueConstraint("tenant_id", "public_id"),
+    _one_of("kind", ("client", "key")),
+    comment="OAuth2 clients and API keys; secrets are stored hashed only.",
+)
+
+credential_groups = sa.Table(
+    "credential_groups",
+    metadata,
+    _tenant(),
+    sa.Column("credential_id", sa.Integer, nullable=False),
+    sa.Column("group_id", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "credential_id", "group_id"),
+    _ref("credential_id", "credentials"),
+    _ref("group_id", "groups"),
+    sa.Index(None, "tenant_id", "group_id"),
+    comment="The groups whose subtrees limit what a credential sees.",
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("private_key", sa.Text, nullable=False, comment="PEM (PKCS#8)."),
+    sa.Column("created_at", Timestamp, nullable=False),
+    comment="Keys signing access tokens, server-wide: the newest signs, every one verifies.",
+)
+
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    comment="Random secrets the server keeps for itself, created on first use.",
+)

@@ -1,0 +1,1 @@
+"""Benchmarks: each measures learnreport against a reference in the same run."""

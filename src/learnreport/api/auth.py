@@ -1,0 +1,104 @@
+"""Who is calling: a bearer token on every guarded route, checked the same way everywhere.
+
+A route names the scope it needs in its signature,
+`principal: Annotated[Principal, requires("read.user.reports")]`, which also lists the
+scope on the operation in the OpenAPI document. A request then costs one or two small
+queries: the credential (refused once revoked) and, for a limited one, its groups; the
+signing keys are cached per process. Refusals follow RFC 6750: 401 with a `Bearer`
+challenge (`error="invalid_token"`) for a token that is missing or not good, 403
+`insufficient_scope` naming the scope for a good token that lacks it.
+
+API keys, for the surfaces whose pages use them, are checked by `authenticate_key`.
+"""
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import OAuth2, SecurityScopes
+from starlette.exceptions import HTTPException
+
+from learnreport.api import tokens
+from learnreport.api.dependencies import EngineDep, SettingsDep
+from learnreport.domain.access import SCOPES, Principal
+from learnreport.store.credentials import authenticate_key as authenticate_key
+from learnreport.store.credentials import load_principal
+
+TOKEN_URL = "/oauth/token"
+REALM = "learnreport"
+TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""RFC 6750 section 2.1: a token is made of b64token characters."""
+
+scheme = OAuth2(
+    flows={"clientCredentials": {"tokenUrl": TOKEN_URL, "scopes": SCOPES}},
+    scheme_name="OAuth2",
+    description="OAuth2 client credentials: exchange a client id and secret at "
+    f"`{TOKEN_URL}` for a bearer token holding the scopes the client needs.",
+    auto_error=False,
+)
+
+
+def requires(scope: str) -> Any:
+    """A dependency giving the request's `Principal` once its token holds `scope`."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    return Security(_principal, scopes=[scope])
+
+
+def _principal(
+    request: Request,
+    security_scopes: SecurityScopes,
+    engine: EngineDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Depends(scheme)],
+) -> Principal:
+    if "access_token" in request.query_params:
+        raise _invalid_token("send the access token in the Authorization header only")
+    scheme_name, _, token = (authorization or "").partition(" ")
+    if scheme_name.lower() != "bearer":
+        # RFC 6750 section 3.1 would send a bare challenge here; `invalid_token` is sent
+        # instead so that every refusal of a request without a usable token reads alike.
+        raise _invalid_token("an access token is required: send Authorization: Bearer TOKEN")
+    token = token.strip(" ")
+    if TOKEN.fullmatch(token) is None:
+        raise _invalid_token("the token is malformed")
+    try:
+        claims = tokens.verify(engine, settings, token)
+    except tokens.InvalidToken as error:
+        raise _invalid_token(str(error)) from None
+    with engine.connect() as connection:
+        principal = load_principal(connection, claims.subject, claims.scopes)
+    if principal is None:
+        raise _invalid_token("the token's client is unknown or revoked")
+    missing = [scope for scope in security_scopes.scopes if scope not in principal.scopes]
+    if missing:
+        wanted = " ".join(security_scopes.scopes)
+        raise HTTPException(
+            403,
+            f"The access token lacks the scope {' '.join(missing)}.",
+            headers={
+                "WWW-Authenticate": _challenge(
+                    error="insufficient_scope",
+                    error_description="the token lacks a required scope",
+                    scope=wanted,
+                )
+            },
+        )
+    return principal
+
+
+def _invalid_token(description: str) -> HTTPException:
+    return HTTPException(
+        401,
+        f"The access token is not valid: {description}.",
+        headers={
+            "WWW-Authenticate": _challenge(error="invalid_token", error_description=description)
+        },
+    )
+
+
+def _challenge(**parameters: str) -> str:
+    """A `Bearer` challenge; the values never hold a quote or a backslash."""
+    return "Bearer " + ", ".join(
+        f'{name}="{value}"' for name, value in {"realm": REALM, **parameters}.items()
+    )

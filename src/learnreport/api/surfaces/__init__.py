@@ -1,0 +1,1 @@
+"""The API dialects: one module per published reporting API."""

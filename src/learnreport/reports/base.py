@@ -1,0 +1,179 @@
+"""What a report is, and the few queries every report answers.
+
+A report is a SELECT over the store: its columns (each with the name clients see and
+the sentence that documents it), its source, the key that orders it, the filters it
+accepts, and how the principal's visibility applies to it. This module turns one into
+the queries the surfaces need: a page by offset, a page after a key (keyset paging, whose
+cost does not grow with depth), a count, one record by id, and a stream of every row.
+
+Every query is limited to the principal's tenant and visibility here, once, so that no
+report and no surface can forget it.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from learnreport.domain.access import Principal
+from learnreport.reports.filters import Bound, Criteria, Filter, Param
+from learnreport.reports.visibility import groups_seen, people_seen
+
+Row = Sequence[Any]
+
+TENANT = "report_tenant"
+"""The name of the bound parameter that carries the tenant into a report's subqueries,
+which the outer `WHERE` cannot reach."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    expression: ColumnElement[Any]
+    type: type
+    description: str
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    columns: tuple[Column, ...]
+    source: sa.FromClause
+    tenant: ColumnElement[int]
+    key: ColumnElement[int]
+    """A per-tenant unique integer: the order of every listing and the keyset cursor."""
+    identity: ColumnElement[str]
+    """What `/{id}/` matches."""
+    filters: tuple[Filter, ...]
+    person: ColumnElement[int] | None = None
+    """The person a row is about, for visibility; None for the groups report."""
+    group: ColumnElement[int] | None = None
+    """The group a row is, for the groups report's visibility."""
+    where: tuple[ColumnElement[bool], ...] = field(default=())
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def params(self) -> list[Param]:
+        return [param for report_filter in self.filters for param in report_filter.params()]
+
+
+def within_tenant(
+    source: sa.FromClause,
+    table: sa.Table,
+    reference: ColumnElement[int],
+    *,
+    outer: bool = False,
+    on: ColumnElement[bool] | None = None,
+) -> sa.Join:
+    """Join `table` by its id to `reference`, on the same tenant (every key leads with it)."""
+    condition = sa.and_(
+        table.c.tenant_id == reference.table.c.tenant_id,  # type: ignore[attr-defined]
+        table.c.id == reference,
+        *(() if on is None else (on,)),
+    )
+    return source.join(table, condition, isouter=outer)
+
+
+def select(report: Report, principal: Principal, criteria: Criteria) -> sa.Select[Any]:
+    """The report's rows the principal may see that match the criteria, unordered."""
+    query = (
+        sa.select(*(column.expression.label(column.name) for column in report.columns))
+        .select_from(report.source)
+        .where(report.tenant == principal.tenant_id, *report.where)
+        .params({TENANT: principal.tenant_id})
+    )
+    for condition in _visibility(report, principal):
+        query = query.where(condition)
+    for report_filter in report.filters:
+        condition = report_filter.clause(criteria, principal.tenant_id)
+        if condition is not None:
+            query = query.where(condition)
+        if isinstance(report_filter, Bound):
+            query = query.params({report_filter.param.name: report_filter.value(criteria)})
+    return query
+
+
+def _visibility(report: Report, principal: Principal) -> Iterator[ColumnElement[bool]]:
+    if report.person is not None:
+        seen = people_seen(report.person, principal.tenant_id, principal.groups)
+        if seen is not None:
+            yield seen
+    if report.group is not None:
+        seen = groups_seen(report.group, principal.tenant_id, principal.groups)
+        if seen is not None:
+            yield seen
+    if report.person is None and report.group is None:
+        raise TypeError(f"report {report.name} says nothing about whose rows it holds")
+
+
+def count(
+    connection: sa.Connection, report: Report, principal: Principal, criteria: Criteria
+) -> int:
+    query = select(report, principal, criteria).with_only_columns(sa.func.count())
+    return int(connection.execute(query.order_by(None)).scalar_one())
+
+
+def page(
+    connection: sa.Connection,
+    report: Report,
+    principal: Principal,
+    criteria: Criteria,
+    *,
+    offset: int,
+    limit: int,
+) -> list[Row]:
+    query = select(report, principal, criteria).order_by(report.key).offset(offset).limit(limit)
+    return list(connection.execute(query).all())
+
+
+def seek(
+    connection: sa.Connection,
+    report: Report,
+    principal: Principal,
+    criteria: Criteria,
+    *,
+    after: int | None,
+    limit: int,
+) -> tuple[list[Row], int | None]:
+    """Up to `limit` rows after the key `after`, and the key of the last one: the cursor of
+    the next page, or None when this page is the last."""
+    query = select(report, principal, criteria).add_columns(report.key.label("_key"))
+    if after is not None:
+        query = query.where(report.key > after)
+    found = connection.execute(query.order_by(report.key).limit(limit + 1)).all()
+    more = len(found) > limit
+    rows = [row[:-1] for row in found[:limit]]
+    return rows, (found[limit - 1][-1] if more else None)
+
+
+def one(
+    connection: sa.Connection,
+    report: Report,
+    principal: Principal,
+    criteria: Criteria,
+    identity: str,
+) -> Row | None:
+    query = select(report, principal, criteria).where(report.identity == identity).limit(1)
+    return connection.execute(query).first()
+
+
+def stream(
+    connection: sa.Connection,
+    report: Report,
+    principal: Principal,
+    criteria: Criteria,
+    *,
+    batch: int = 2000,
+) -> Iterator[Sequence[Row]]:
+    """Every matching row, in order, in batches, through a server-side cursor where the
+    database has one, so memory holds one batch whatever the size of the export."""
+    query = select(report, principal, criteria).order_by(report.key)
+    result = connection.execution_options(yield_per=batch).execute(query)
+    try:
+        yield from result.partitions(batch)
+    finally:
+        result.close()

@@ -1,0 +1,80 @@
+"""What the reports on people's progress share: a result joined to its person and content.
+
+Modules, journeys, programmes and skills are each one kind of content in the same
+`results` table, one row per person x content x attempt; each report picks its kinds and
+columns from this one source.
+"""
+
+import sqlalchemy as sa
+
+from learnreport.domain.states import DONE_STATES
+from learnreport.reports.base import Column, Report, within_tenant
+from learnreport.reports.filters import AnyOf, Between, Filter, InGroups
+from learnreport.store.schema import contents, enrollments, results, users
+
+r = results.c
+c = contents.c
+
+SOURCE = within_tenant(within_tenant(results, users, r.user_id), contents, r.content_id)
+
+ID = Column("id", r.external_id, str, "Unique for the person and the attempt: when the "
+            "content is reset, the new attempt has a new id.")  # fmt: skip
+USER_ID = Column("user_id", users.c.external_id, str, "Matches the id field of the users report.")
+PROGRESS = Column("progress", r.progress, float, "Percentage between 0 and 100 indicating how "
+                  "far along the user is.")  # fmt: skip
+STATE = Column("state", r.state, str, "not_started, in_progress, awaiting_correction, "
+               "completed, passed, failed or expired.")  # fmt: skip
+MODIFIED_AT = Column("modified_at", r.modified_at, str, "When this record was last updated.")
+COMPLETED_AT = Column("completed_at", r.completed_at, str, "When the user completed it.")
+
+IS_COMPLETED = r.state.in_(sorted(DONE_STATES))
+"""`domain.results.is_completed` in SQL."""
+
+
+def _enrolled(mandatory: bool) -> sa.Exists:
+    e = enrollments.c
+    return sa.exists().where(
+        e.tenant_id == r.tenant_id,
+        e.user_id == r.user_id,
+        e.content_id == r.content_id,
+        e.unenrolled_at.is_(None),
+        e.mandatory.is_(sa.true()) if mandatory else e.mandatory.is_(sa.false()),
+    )
+
+
+IS_OPTIONAL = sa.and_(_enrolled(mandatory=False), ~_enrolled(mandatory=True))
+"""`domain.results.is_optional` in SQL."""
+
+
+def of_kind(*kinds: str) -> sa.ColumnElement[bool]:
+    return c.kind.in_(kinds) if len(kinds) > 1 else c.kind == kinds[0]
+
+
+PERSON_FILTERS = (
+    AnyOf("user_id", users.c.external_id, "Only the records of the user with this id."),
+    InGroups(r.user_id),
+    Between("modified_at", r.modified_at, "last update"),
+)
+"""Filters every report on people's progress accepts."""
+
+
+def progress_report(
+    name: str,
+    columns: tuple[Column, ...],
+    filters: tuple[Filter, ...],
+    kinds: tuple[str, ...],
+    source: sa.FromClause = SOURCE,
+) -> Report:
+    """A report of results of some kinds of content, one row per person x content x attempt,
+    ordered by result and found by the result's id."""
+    return Report(
+        name=name,
+        columns=columns,
+        source=source,
+        tenant=r.tenant_id,
+        key=r.id,
+        identity=r.external_id,
+        filters=(*filters, *PERSON_FILTERS),
+        person=r.user_id,
+        where=(of_kind(*kinds),),
+    )

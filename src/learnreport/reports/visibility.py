@@ -1,0 +1,61 @@
+"""Which people and groups a principal may see, as SQL conditions every report applies.
+
+A principal limited to groups (a department administrator, or a custom role given groups)
+sees the people who are members of one of those groups or of any group below them, and
+those people's records; an unlimited principal sees the whole tenant. The group tree's
+closure table makes "a group and everything below it" one join, whatever the depth.
+"""
+
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from learnreport.store.schema import group_tree, groups, memberships
+
+Groups = sa.Select[tuple[int]] | Sequence[int]
+"""Group ids, given as a list or as a query that selects them."""
+
+
+def members_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
+    """The ids of the people in any group at or below the groups `ancestors` selects."""
+    return (
+        sa.select(memberships.c.user_id)
+        .join(
+            group_tree,
+            sa.and_(
+                group_tree.c.tenant_id == memberships.c.tenant_id,
+                group_tree.c.descendant_id == memberships.c.group_id,
+            ),
+        )
+        .where(memberships.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(ancestors))
+    )
+
+
+def groups_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
+    return sa.select(group_tree.c.descendant_id).where(
+        group_tree.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(ancestors)
+    )
+
+
+def named_groups(tenant_id: int, names: Iterable[str]) -> sa.Select[tuple[int]]:
+    return sa.select(groups.c.id).where(
+        groups.c.tenant_id == tenant_id, groups.c.name.in_(sorted(set(names)))
+    )
+
+
+def people_seen(
+    person: ColumnElement[int], tenant_id: int, limited_to: tuple[int, ...] | None
+) -> ColumnElement[bool] | None:
+    """The condition that `person` is visible, or None when the principal sees everyone."""
+    if limited_to is None:
+        return None
+    return person.in_(members_below(tenant_id, limited_to))
+
+
+def groups_seen(
+    group: ColumnElement[int], tenant_id: int, limited_to: tuple[int, ...] | None
+) -> ColumnElement[bool] | None:
+    if limited_to is None:
+        return None
+    return group.in_(groups_below(tenant_id, limited_to))
