@@ -2,9 +2,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from learnreport.api.app import create_app
 from learnreport.cli import app
+from learnreport.config import Settings
+from learnreport.store.engine import create_engine
 
 
 @pytest.fixture
@@ -116,3 +120,30 @@ def test_serve_documents_its_options(cli: CliRunner) -> None:
     help_text = ok(cli.invoke(app, ["serve", "--help"])).stdout
     for option in ("--host", "--port", "--workers"):
         assert option in help_text
+
+
+def test_the_demo_hands_out_an_owner_client_that_gets_a_token(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    shown = ok(cli.invoke(app, ["demo", "--users", "20", "--results", "200"])).output
+    client_id = shown.split("client_id:")[1].split()[0]
+    secret = shown.split("client_secret:")[1].split()[0]
+    engine = create_engine(f"sqlite:///{tmp_path / 'learnreport.db'}")
+    try:
+        with TestClient(create_app(Settings(), engine)) as client:
+            answer = client.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(client_id, secret),
+            )
+            assert answer.status_code == 200, answer.text
+            token = answer.json()["access_token"]
+            users = client.get(
+                "/api/v2/reports/users/", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert users.json()["count"] == 20
+    finally:
+        engine.dispose()
+    again = ok(cli.invoke(app, ["demo", "--users", "20", "--results", "200"])).output
+    assert "client_secret" not in again
+    assert "clients create --tenant acme" in again

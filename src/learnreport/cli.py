@@ -137,9 +137,11 @@ def demo(
         written = demo_data.run(
             engine, users=users, results=results, seed=seed, reset=reset, progress=progress
         )
+        client = None if written is None else _demo_client(engine)
     if written is None:
         console.print("The demo tenants acme and globex exist already: nothing changed "
                       "(--reset rewrites them).")  # fmt: skip
+        console.print("For credentials: learnreport clients create --tenant acme --role owner")
     else:
         table = Table("Tenant", "Kind", "Records")
         for slug, kinds in written.items():
@@ -149,9 +151,23 @@ def demo(
         if timing["seconds"]:
             rate = timing["results"] / timing["seconds"]
             console.print(f"Results written at {rate:,.0f} rows per second.")
+    if client is not None:
+        console.print(
+            f"An owner client of acme, for the docs' Authorize button or POST /oauth/token:\n"
+            f"  client_id:     {client.credential.public_id}\n"
+            f"  client_secret: {client.secret}\n"
+            "Keep the secret now: it is stored hashed and cannot be shown again."
+        )
     if serve_after:
         console.print(f"API docs: http://{host}:{port}/api/v2/public/docs/")
         serve(host=host, port=port, workers=1)
+
+
+def _demo_client(engine: sa.Engine) -> credentials.Created:
+    """An owner client for the freshly written acme, so the demo can be queried at once."""
+    with engine.begin() as connection:
+        acme = tenants.get(connection, "acme")
+        return credentials.create(connection, acme, "client", "owner", description="demo")
 
 
 @contextmanager

@@ -7,9 +7,10 @@ Their cost grows with depth, since the database skips every row before the page.
 `cursor` gives keyset pages: the cursor holds the key of the last row sent, so the next
 page starts with an index seek and costs the same a million rows deep as on the first
 page. A request with an empty `cursor=` starts at the beginning; each answer's `next`
-link carries the following cursor. Cursors are signed (HMAC-SHA256 with a server secret)
-and bound to the report, the tenant and the filters they were made for, so that a client
-can neither forge one nor carry one over to another query.
+link carries the following cursor, and `page` is ignored. Cursors are signed
+(HMAC-SHA256 with a server secret) and bound to the report, the tenant and the filters
+they were made for, so that a client can neither forge one nor carry one over to another
+query.
 """
 
 import base64
@@ -46,8 +47,6 @@ def read(query: QueryParams, cursors: "Cursors", context: bytes) -> Paging:
     page_size = _number(query, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, errors)
     page = _number(query, "page", 1, None, errors)
     token = query.get("cursor")
-    if token is not None and "page" in query:
-        errors.append(("cursor", "page and cursor cannot be combined; use one or the other"))
     if errors:
         raise InvalidParameters(errors)
     if token is None:

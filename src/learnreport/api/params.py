@@ -146,7 +146,8 @@ def describe(param: Param) -> dict[str, Any]:
     """The OpenAPI parameter object of a filter."""
     schema: dict[str, Any]
     if param.kind is Kind.TEXT:
-        schema = {"type": "array", "items": {"type": "string", "maxLength": MAX_LENGTH}}
+        item = {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH, "pattern": r"[^,\s]"}
+        schema = {"type": "array", "items": item}
         schema["maxItems"] = MAX_VALUES
         note = " Repeat the parameter or separate values with commas; any value matches."
     elif param.kind is Kind.FLAG:
@@ -154,7 +155,13 @@ def describe(param: Param) -> dict[str, Any]:
     elif param.kind in (Kind.DAY_FROM, Kind.DAY_UNTIL):
         schema, note = {"type": "string", "format": "date"}, " An ISO 8601 date; inclusive."
     else:
-        schema = {"type": "string", "examples": ["2025-01-31", "2025-01-31T08:30:00Z"]}
+        schema = {
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ],
+            "examples": ["2025-01-31", "2025-01-31T08:30:00Z"],
+        }
         note = (
             " An ISO 8601 date or date-time (UTC unless it has an offset); inclusive, and a "
             "date alone covers the whole day."

@@ -192,8 +192,8 @@ PAGING = [
         "in": "query",
         "required": False,
         "description": "Keyset paging, whose cost does not grow with depth: give it empty "
-        "to start, then follow each answer's next link. Cannot be combined with page; "
-        "the answer has no count.",
+        "to start, then follow each answer's next link. With it, page is ignored and the "
+        "answer has no count.",
         "schema": {"type": "string"},
         "allowEmptyValue": True,
     },
