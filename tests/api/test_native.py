@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from learnreport.api.app import create_app
 from learnreport.api.surfaces.native import RESOURCES
 from learnreport.config import Settings
+from learnreport.domain.access import SCOPES
 from learnreport.ingest import ingest
 from learnreport.reports import NATIVE
 from learnreport.store.tenants import Tenant
@@ -395,7 +396,7 @@ def test_every_route_wants_its_own_scope_and_a_token(
     scopes = {resource.name: resource.scope for resource in RESOURCES}
     holders = {
         scope: {"Authorization": f"Bearer {token(world, 'custom:auditor', scopes=[scope])}"}
-        for scope in scopes.values()
+        for scope in SCOPES
     }
     for resource, needed in scopes.items():
         for route in ("", "export/", "u1/"):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.responses import Response, StreamingResponse
@@ -22,7 +23,7 @@ from learnreport.api.errors import InvalidParameters, problem
 from learnreport.domain.access import Principal
 from learnreport.reports import NATIVE, base
 from learnreport.reports.base import Report
-from learnreport.reports.filters import Bound
+from learnreport.reports.filters import Bound, Param
 
 PREFIX = "/api/v2/reports"
 FORMAT = "format"
@@ -55,7 +56,7 @@ RESOURCES = (
 router = APIRouter(prefix=PREFIX)
 
 
-def _report(engine: Any, resource: Resource, principal: Principal) -> Report:
+def _report(engine: sa.Engine, resource: Resource, principal: Principal) -> Report:
     with engine.connect() as connection:
         return NATIVE[resource.name].define(connection, principal.tenant_id)
 
@@ -137,7 +138,7 @@ def _detail(resource: Resource) -> Callable[..., Response]:
     return get_one
 
 
-def _bound(report: Report) -> list[Any]:
+def _bound(report: Report) -> list[Param]:
     """The parameters that shape a record rather than filter a list (a reporting period)."""
     return [f.param for f in report.filters if isinstance(f, Bound)]
 
