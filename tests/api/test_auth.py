@@ -221,14 +221,17 @@ def test_a_token_of_a_revoked_client_is_refused_at_once(
 
 
 @SQLITE_ONLY
-def test_a_token_of_a_tenant_whose_api_access_is_off_is_refused(
+def test_a_token_of_a_tenant_whose_api_access_is_off_is_forbidden_saying_so(
     client: TestClient, engine: sa.Engine, tenant: Tenant, token: Token
 ) -> None:
     issued = token(tenant)
     with engine.begin() as connection:
         tenants.update(connection, "acme", api_access_enabled=False)
 
-    assert "unknown or revoked" in invalid_token(client.get("/probe", headers=bearer(issued)))
+    answer = client.get("/probe", headers=bearer(issued))
+
+    assert answer.status_code == 403
+    assert "API access must be enabled" in answer.json()["detail"]
 
 
 @SQLITE_ONLY

@@ -70,6 +70,10 @@ def _principal(
         principal = load_principal(connection, claims.subject, claims.scopes)
     if principal is None:
         raise _invalid_token("the token's client is unknown or revoked")
+    if not principal.api_access:
+        raise HTTPException(
+            403, f"API access must be enabled for the tenant {principal.tenant} to use the API."
+        )
     missing = [scope for scope in security_scopes.scopes if scope not in principal.scopes]
     if missing:
         wanted = " ".join(security_scopes.scopes)

@@ -40,7 +40,12 @@ WRITE_KINDS = (
 WRITE_SCOPES = {f"write.{kind}": f"Write {kind.replace('_', ' ')}." for kind in WRITE_KINDS}
 """One write scope per kind of record the write path accepts; a read scope never writes."""
 
-SCOPES: dict[str, str] = {**NATIVE_READ_SCOPES, **WRITE_SCOPES}
+DIALECT_READ_SCOPES = {
+    "read.analyse.reports": "Read the Analyse results and statistics (POST /analyse/...).",
+    "read.adoption.reports": "Read the adoption report (POST /external/api/reports).",
+}
+
+SCOPES: dict[str, str] = {**NATIVE_READ_SCOPES, **DIALECT_READ_SCOPES, **WRITE_SCOPES}
 """Every scope the server knows, with what it allows. A scope added here is granted at once
 to every credential whose role allows it and that was created without an explicit list."""
 
@@ -140,6 +145,9 @@ class Principal:
     role: RoleName
     scopes: frozenset[str]
     groups: tuple[int, ...] | None = None
+    api_access: bool = True
+    """Whether the tenant lets its credentials call the APIs at all (Skillhabit: "API
+    access must be enabled"); a tenant can switch it off without revoking anything."""
 
     @property
     def limited(self) -> bool:

@@ -125,9 +125,12 @@ def page(
     *,
     offset: int,
     limit: int,
+    order: Sequence[ColumnElement[Any]] = (),
 ) -> list[Row]:
-    query = select(report, principal, criteria).order_by(report.key).offset(offset).limit(limit)
-    return list(connection.execute(query).all())
+    """A page in the report's key order, or in `order` (which must end in something
+    unique, such as the key, so that pages never repeat or skip a row)."""
+    query = select(report, principal, criteria).order_by(*(order or (report.key,)))
+    return list(connection.execute(query.offset(offset).limit(limit)).all())
 
 
 def seek(

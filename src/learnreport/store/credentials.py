@@ -208,8 +208,8 @@ def load_principal(
     kind: Kind = "client",
 ) -> Principal | None:
     """Who an active credential acts as, holding `scopes` as far as it is granted them
-    (every granted scope when `None`); `None` for an unknown or revoked credential, or one
-    whose tenant has API access turned off. One query, and a second for a limited one."""
+    (every granted scope when `None`); `None` for an unknown or revoked credential. One
+    query, and a second for a limited one."""
     row = _active(connection, public_id, kind)
     return None if row is None else _principal(connection, row, scopes)
 
@@ -267,6 +267,7 @@ def _active(connection: sa.Connection, public_id: str, kind: Kind) -> Any:
         sa.select(
             tenants.c.id.label("tenant_id"),
             tenants.c.slug,
+            tenants.c.api_access_enabled,
             credentials.c.id,
             credentials.c.public_id,
             credentials.c.secret_hash,
@@ -278,7 +279,6 @@ def _active(connection: sa.Connection, public_id: str, kind: Kind) -> Any:
         .join_from(credentials, tenants, credentials.c.tenant_id == tenants.c.id)
         .where(
             tenants.c.slug == slug,
-            tenants.c.api_access_enabled,
             credentials.c.public_id == public_id,
             credentials.c.kind == kind,
             credentials.c.revoked_at.is_(None),
@@ -309,6 +309,7 @@ def _principal(connection: sa.Connection, row: Any, scopes: Iterable[str] | None
         role=role,
         scopes=held,
         groups=group_ids,
+        api_access=row.api_access_enabled,
     )
 
 
