@@ -70,7 +70,12 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return bad_request([(_parameter(error["loc"]), error["msg"]) for error in exc.errors()])
+    return bad_request(
+        [
+            ("body" if error["type"] == "json_invalid" else _parameter(error["loc"]), error["msg"])
+            for error in exc.errors()
+        ]
+    )
 
 
 async def _invalid_parameters(_request: Request, exc: Exception) -> Response:
@@ -98,9 +103,12 @@ async def _unexpected_error(_request: Request, _exc: Exception) -> Response:
 
 
 def _parameter(location: Sequence[str | int]) -> str:
-    """`("query", "pageSize")` -> `pageSize`; `("body", "filters", 0, "op")` -> `filters[0].op`."""
+    """`("query", "pageSize")` -> `pageSize`; `("body", "filters", 0, "op")` -> `filters[0].op`;
+    a bad key of a mapping is named as the key itself."""
     name = ""
     for part in location[1:]:
+        if part == "[key]":
+            continue
         if isinstance(part, int):
             name += f"[{part}]"
         else:

@@ -61,7 +61,7 @@ def _read(param: Param, values: list[str]) -> Any:
         return _flag(text)
     if param.kind in (Kind.DAY_FROM, Kind.DAY_UNTIL):
         return _day(text).isoformat()
-    return _instant(text, upper=param.kind is Kind.UNTIL)
+    return instant_bound(text, upper=param.kind is Kind.UNTIL)
 
 
 def _texts(values: list[str]) -> list[str]:
@@ -96,7 +96,7 @@ def _day(text: str) -> date:
         raise ValueError(f"{text[:40]!r} is not an ISO 8601 date such as 2025-01-31") from None
 
 
-def _instant(text: str, *, upper: bool) -> str:
+def instant_bound(text: str, *, upper: bool) -> str:
     """Canonical UTC text of the bound. A date alone covers its whole day; an instant with a
     fraction of a second is rounded outwards, as stored instants have whole seconds."""
     try:

@@ -321,7 +321,7 @@ def _apply(batch: Batch) -> None:
         stored = batch.existing.get(row["external_id"])
         if stored is None:
             if has_uuid:
-                row["uuid"] = row.get("uuid") or str(uuid4())
+                row["uuid"] = (row.get("uuid") or str(uuid4())).lower()
             row["created_at"] = row.get("created_at") or row.get("modified_at") or batch.now
             row["modified_at"] = row.get("modified_at") or batch.now
             inserts.append(row)

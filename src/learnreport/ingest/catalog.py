@@ -151,7 +151,9 @@ def _replace_items(batch: Batch, part: str, given_uuid: Any) -> None:
                 {
                     "tenant_id": batch.tenant_id,
                     "id": old.get("id"),
-                    "uuid": given_uuid(nested, position, child) or old.get("uuid") or str(uuid4()),
+                    "uuid": (
+                        given_uuid(nested, position, child) or old.get("uuid") or str(uuid4())
+                    ).lower(),
                     "parent_id": parent,
                     "position": position,
                     "child_id": child_id,
