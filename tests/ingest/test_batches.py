@@ -182,3 +182,15 @@ def test_any_aware_timestamp_is_stored_as_the_same_instant_in_canonical_text(
     text = canonical(moment.isoformat().replace("+00:00", "Z"))
     assert len(text) == 20 and text.endswith("Z")
     assert datetime.fromisoformat(text) == moment.replace(microsecond=0)
+
+
+def test_uuids_are_stored_in_lowercase_so_every_dialect_matches_them(
+    engine: sa.Engine, tenant: Tenant
+) -> None:
+    given = "ABCDEF12-3456-4789-8ABC-DEF123456789"
+    ingest(engine, tenant.id, "users", [{"id": "u1", "uuid": given}])
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.select(users.c.uuid).where(users.c.tenant_id == tenant.id)
+        ).scalar_one()
+    assert stored == given.lower()
