@@ -16,7 +16,9 @@ query.
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from starlette.datastructures import QueryParams
@@ -34,7 +36,7 @@ class Paging:
     page_size: int
     page: int = 1
     cursor: bool = False
-    after: int | None = None
+    after: tuple[Any, ...] | None = None
     """The key of the last row already sent, when paging by cursor."""
 
     @property
@@ -83,11 +85,11 @@ class Cursors:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def make(self, after: int, context: bytes) -> str:
-        payload = _encode(orjson.dumps(after))
+    def make(self, after: Sequence[Any], context: bytes) -> str:
+        payload = _encode(orjson.dumps(list(after)))
         return f"{payload}.{_encode(self._sign(payload, context))}"
 
-    def read(self, token: str, context: bytes) -> int:
+    def read(self, token: str, context: bytes) -> tuple[Any, ...]:
         payload, _, signature = token.partition(".")
         expected = _encode(self._sign(payload, context))
         if not hmac.compare_digest(signature.encode(), expected.encode()):
@@ -97,9 +99,7 @@ class Cursors:
                 "(empty) or follow the next link",
             )
         after = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        if not isinstance(after, int):
-            raise InvalidParameters.one("cursor", "not a cursor of this report")
-        return after
+        return tuple(after)
 
     def _sign(self, payload: str, context: bytes) -> bytes:
         message = payload.encode() + b"\x00" + context

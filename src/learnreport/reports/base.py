@@ -43,7 +43,8 @@ class Report:
     source: sa.FromClause
     tenant: ColumnElement[int]
     key: ColumnElement[int]
-    """A per-tenant unique integer: the order of every listing and the keyset cursor."""
+    """A per-tenant integer that, with `more_keys`, is unique: the order of every listing
+    and the keyset cursor."""
     identity: ColumnElement[str]
     """What `/{id}/` matches."""
     filters: tuple[Filter, ...]
@@ -52,6 +53,12 @@ class Report:
     group: ColumnElement[int] | None = None
     """The group a row is, for the groups report's visibility."""
     where: tuple[ColumnElement[bool], ...] = field(default=())
+    more_keys: tuple[ColumnElement[Any], ...] = field(default=())
+    """Further key columns, for reports whose rows a single integer does not identify."""
+
+    @property
+    def keys(self) -> tuple[ColumnElement[Any], ...]:
+        return (self.key, *self.more_keys)
 
     @property
     def names(self) -> list[str]:
@@ -129,7 +136,7 @@ def page(
 ) -> list[Row]:
     """A page in the report's key order, or in `order` (which must end in something
     unique, such as the key, so that pages never repeat or skip a row)."""
-    query = select(report, principal, criteria).order_by(*(order or (report.key,)))
+    query = select(report, principal, criteria).order_by(*(order or report.keys))
     return list(connection.execute(query.offset(offset).limit(limit)).all())
 
 
@@ -139,18 +146,25 @@ def seek(
     principal: Principal,
     criteria: Criteria,
     *,
-    after: int | None,
+    after: Sequence[Any] | None,
     limit: int,
-) -> tuple[list[Row], int | None]:
+) -> tuple[list[Row], tuple[Any, ...] | None]:
     """Up to `limit` rows after the key `after`, and the key of the last one: the cursor of
     the next page, or None when this page is the last."""
-    query = select(report, principal, criteria).add_columns(report.key.label("_key"))
+    keys = report.keys
+    query = select(report, principal, criteria).add_columns(
+        *(key.label(f"_key{n}") for n, key in enumerate(keys))
+    )
     if after is not None:
-        query = query.where(report.key > after)
-    found = connection.execute(query.order_by(report.key).limit(limit + 1)).all()
-    more = len(found) > limit
-    rows = [row[:-1] for row in found[:limit]]
-    return rows, (found[limit - 1][-1] if more else None)
+        if len(keys) == 1:
+            query = query.where(keys[0] > after[0])
+        else:
+            query = query.where(sa.tuple_(*keys) > sa.tuple_(*after))
+    found = connection.execute(query.order_by(*keys).limit(limit + 1)).all()
+    width = len(report.columns)
+    rows = [row[:width] for row in found[:limit]]
+    last = tuple(found[limit - 1][width:]) if len(found) > limit else None
+    return rows, last
 
 
 def one(
@@ -174,7 +188,7 @@ def stream(
 ) -> Iterator[Sequence[Row]]:
     """Every matching row, in order, in batches, through a server-side cursor where the
     database has one, so memory holds one batch whatever the size of the export."""
-    query = select(report, principal, criteria).order_by(report.key)
+    query = select(report, principal, criteria).order_by(*report.keys)
     result = connection.execution_options(yield_per=batch).execute(query)
     try:
         yield from result.partitions(batch)
