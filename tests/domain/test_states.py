@@ -1,9 +1,12 @@
 from learnreport.domain.states import (
     ANALYSE_STATES,
+    LEARNER_STATUSES,
     AnalyseState,
     EnrollmentType,
+    LearnerStatus,
     ResultState,
     enrollment_type,
+    is_overdue,
 )
 
 
@@ -22,3 +25,18 @@ def test_one_mandatory_enrollment_makes_content_mandatory_and_none_means_not_enr
     assert enrollment_type([False, True]) is EnrollmentType.MANDATORY
     assert enrollment_type([False]) is EnrollmentType.OPTIONAL
     assert enrollment_type([]) is EnrollmentType.NOT_ENROLLED
+
+
+def test_every_canonical_state_has_one_learner_status_and_review_waits_as_pending() -> None:
+    assert set(LEARNER_STATUSES) == set(ResultState)
+    assert LEARNER_STATUSES[ResultState.AWAITING_CORRECTION] is LearnerStatus.PENDING
+    assert LEARNER_STATUSES[ResultState.COMPLETED] is LearnerStatus.COMPLETE
+
+
+def test_a_module_is_overdue_only_past_its_due_date_and_while_unfinished() -> None:
+    now = "2025-06-01T00:00:00Z"
+    assert is_overdue("2025-05-31T23:59:59Z", LearnerStatus.IN_PROGRESS, now)
+    assert not is_overdue("2025-06-01T00:00:00Z", LearnerStatus.IN_PROGRESS, now)
+    assert not is_overdue(None, LearnerStatus.NOT_STARTED, now)
+    for done in (LearnerStatus.COMPLETE, LearnerStatus.PASSED, LearnerStatus.ACCEPTED):
+        assert not is_overdue("2025-01-01T00:00:00Z", done, now)

@@ -80,3 +80,44 @@ def enrollment_type(enrolled_as_mandatory: list[bool]) -> EnrollmentType:
     if any(enrolled_as_mandatory):
         return EnrollmentType.MANDATORY
     return EnrollmentType.OPTIONAL if enrolled_as_mandatory else EnrollmentType.NOT_ENROLLED
+
+
+class LearnerStatus(StrEnum):
+    """iSpring's completion statuses: "not_started, in_progress, pending, complete, passed,
+    accepted, incomplete, failed, declined"."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"
+    COMPLETE = "complete"
+    PASSED = "passed"
+    ACCEPTED = "accepted"
+    INCOMPLETE = "incomplete"
+    FAILED = "failed"
+    DECLINED = "declined"
+
+
+LEARNER_STATUSES: dict[ResultState, LearnerStatus] = {
+    ResultState.NOT_STARTED: LearnerStatus.NOT_STARTED,
+    ResultState.IN_PROGRESS: LearnerStatus.IN_PROGRESS,
+    ResultState.AWAITING_CORRECTION: LearnerStatus.PENDING,
+    ResultState.COMPLETED: LearnerStatus.COMPLETE,
+    ResultState.PASSED: LearnerStatus.PASSED,
+    ResultState.FAILED: LearnerStatus.FAILED,
+    ResultState.EXPIRED: LearnerStatus.INCOMPLETE,
+}
+"""Every canonical state in iSpring's words. Work waiting for a reviewer is pending; a
+module whose time ran out unfinished is incomplete. `accepted` and `declined` (a reviewer's
+verdict on an assignment) have no canonical state of their own, so no result shows them
+and asking for them matches nothing. No result at all is not_started."""
+
+FINISHED_LEARNER_STATUSES = frozenset(
+    {LearnerStatus.COMPLETE, LearnerStatus.PASSED, LearnerStatus.ACCEPTED}
+)
+"""iSpring: a module in one of these statuses is done, so it is never overdue."""
+
+
+def is_overdue(due_at: str | None, status: LearnerStatus, now: str) -> bool:
+    """iSpring `isOverdue`: the due date has passed and the module is not complete, passed
+    or accepted. Instants are canonical UTC text, so string order is time order."""
+    return due_at is not None and due_at < now and status not in FINISHED_LEARNER_STATUSES

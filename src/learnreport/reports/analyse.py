@@ -24,6 +24,8 @@ from learnreport.domain.access import Principal
 from learnreport.domain.states import ANALYSE_STATES, AnalyseState, EnrollmentType, UserStatus
 from learnreport.reports import base
 from learnreport.reports.base import Column, Report
+from learnreport.reports.filters import Span
+from learnreport.reports.progress import in_words
 from learnreport.reports.visibility import groups_seen, members_below
 from learnreport.store.schema import (
     contents,
@@ -38,14 +40,6 @@ from learnreport.store.schema import (
 
 LISTED_KINDS = ("activity", "course", "journey", "programme", "skill", "path")
 """Sections are parts of journeys, not content a person is targeted with on their own."""
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """An inclusive range of canonical UTC text; either end may be open."""
-
-    start: str | None = None
-    end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,13 +116,7 @@ def report(tenant_id: int, query: Query) -> Report:
             .scalar_subquery()
         )
 
-    state = sa.case(
-        *(
-            (latest.c.state == canonical.value, words.value)
-            for canonical, words in ANALYSE_STATES.items()
-        ),
-        else_=AnalyseState.NOT_STARTED.value,
-    )
+    state = in_words(latest.c.state, ANALYSE_STATES, AnalyseState.NOT_STARTED)
     enrollment_type = sa.case(
         (current(e.mandatory.is_(sa.true())).exists(), EnrollmentType.MANDATORY.value),
         (current().exists(), EnrollmentType.OPTIONAL.value),
@@ -235,10 +223,8 @@ def _conditions(
     for field_uuid, values in query.custom_fields:
         conditions.append(_has_value(tenant_id, p.user_id, field_uuid, values))
     for name, span in (("updatedAt", query.updated), ("expiresAt", query.expiry)):
-        if span is not None and span.start is not None:
-            conditions.append(by_name[name] >= span.start)
-        if span is not None and span.end is not None:
-            conditions.append(by_name[name] <= span.end)
+        if span is not None:
+            conditions.extend(span.clause(by_name[name]))
     return conditions
 
 

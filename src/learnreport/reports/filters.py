@@ -38,6 +38,23 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Span:
+    """An inclusive range of canonical UTC text, as a dialect's body or query gave it;
+    either end may be open."""
+
+    start: str | None = None
+    end: str | None = None
+
+    def clause(self, column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+        bounds = []
+        if self.start is not None:
+            bounds.append(column >= self.start)
+        if self.end is not None:
+            bounds.append(column <= self.end)
+        return bounds
+
+
+@dataclass(frozen=True, slots=True)
 class Param:
     name: str
     kind: Kind

@@ -5,7 +5,10 @@ Modules, journeys, programmes and skills are each one kind of content in the sam
 columns from this one source.
 """
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from learnreport.domain.states import DONE_STATES
 from learnreport.reports.base import Column, Report, within_tenant
@@ -44,6 +47,16 @@ def _enrolled(mandatory: bool) -> sa.Exists:
 
 IS_OPTIONAL = sa.and_(_enrolled(mandatory=False), ~_enrolled(mandatory=True))
 """`domain.results.is_optional` in SQL."""
+
+
+def in_words(
+    state: ColumnElement[str], words: Mapping[str, str], missing: str
+) -> ColumnElement[str]:
+    """A dialect's word for a canonical state, from its mapping in `domain.states`; `missing`
+    when there is no result at all."""
+    return sa.case(
+        *((state == canonical, word) for canonical, word in words.items()), else_=missing
+    )
 
 
 def of_kind(*kinds: str) -> sa.ColumnElement[bool]:

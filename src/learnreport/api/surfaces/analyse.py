@@ -22,7 +22,8 @@ from learnreport.api.responses import OrjsonResponse
 from learnreport.domain.access import Principal
 from learnreport.domain.states import AnalyseState, EnrollmentType
 from learnreport.reports import analyse, base
-from learnreport.reports.analyse import Query, Span, Tally
+from learnreport.reports.analyse import Query, Tally
+from learnreport.reports.filters import Span
 
 SCOPE = "read.analyse.reports"
 MAX_IDS = 1000
