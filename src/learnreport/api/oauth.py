@@ -11,7 +11,7 @@ import base64
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote_plus
 
 import sqlalchemy as sa
@@ -114,6 +114,38 @@ async def answer(request: Request, engine: sa.Engine, settings: Settings) -> Res
     return OrjsonResponse(body, headers=NO_STORE)
 
 
+FORM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
+                        "scope": {
+                            "type": "string",
+                            "description": "Scopes separated by spaces; by default every "
+                            "scope the client is granted.",
+                        },
+                        "client_id": {
+                            "type": "string",
+                            "description": "Unless sent with HTTP Basic.",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "Unless sent with HTTP Basic.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+"""The token request's form, for the OpenAPI document of every token URL."""
+
+
 @router.post(
     TOKEN_URL,
     summary="Get an access token",
@@ -122,35 +154,7 @@ async def answer(request: Request, engine: sa.Engine, settings: Settings) -> Res
         400: {"model": TokenError, "description": "A bad request, grant type or scope."},
         401: {"model": TokenError, "description": "Client authentication failed."},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                FORM: {
-                    "schema": {
-                        "type": "object",
-                        "required": ["grant_type"],
-                        "properties": {
-                            "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
-                            "scope": {
-                                "type": "string",
-                                "description": "Scopes separated by spaces; by default every "
-                                "scope the client is granted.",
-                            },
-                            "client_id": {
-                                "type": "string",
-                                "description": "Unless sent with HTTP Basic.",
-                            },
-                            "client_secret": {
-                                "type": "string",
-                                "description": "Unless sent with HTTP Basic.",
-                            },
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=FORM_BODY,
 )
 async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
     """The client credentials grant. Authenticate with HTTP Basic

@@ -89,12 +89,12 @@ class Cursors:
         payload = _encode(orjson.dumps(list(after)))
         return f"{payload}.{_encode(self._sign(payload, context))}"
 
-    def read(self, token: str, context: bytes) -> tuple[Any, ...]:
+    def read(self, token: str, context: bytes, *, parameter: str = "cursor") -> tuple[Any, ...]:
         payload, _, signature = token.partition(".")
         expected = _encode(self._sign(payload, context))
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             raise InvalidParameters.one(
-                "cursor",
+                parameter,
                 "not a cursor of this report with these filters; start again with cursor= "
                 "(empty) or follow the next link",
             )

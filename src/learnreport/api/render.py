@@ -25,7 +25,9 @@ Row = Sequence[Any]
 FORMATS: Final = ("json", "csv", "xml", "ndjson")
 
 
-def negotiate(request: Request, allowed: Sequence[str] = FORMATS) -> str:
+def negotiate(
+    request: Request, allowed: Sequence[str] = FORMATS, default: str | None = None
+) -> str:
     """The format to answer in: `?format=` if given, else the best the `Accept` header takes.
 
     `?format=` wins because a link must give the same answer in a browser, a spreadsheet's
@@ -34,7 +36,8 @@ def negotiate(request: Request, allowed: Sequence[str] = FORMATS) -> str:
     the range listed first, then the order of `allowed` decides. An `Accept` header that
     takes none of the formats (BI tools send odd ones) gets JSON, or the first allowed
     format if JSON is not allowed, rather than 406: a report in the default format is more
-    use to such a client than an error.
+    use to such a client than an error. A dialect whose page answers in another format by
+    default names it as `default`, which also serves a request without an `Accept` header.
     """
     given = request.query_params.getlist("format")
     if len(given) > 1:
@@ -46,7 +49,8 @@ def negotiate(request: Request, allowed: Sequence[str] = FORMATS) -> str:
                 f"{given[0][:20]!r} is not offered here; expected one of {', '.join(allowed)}",
             )
         return given[0]
-    default = "json" if "json" in allowed else allowed[0]
+    if default is None:
+        default = "json" if "json" in allowed else allowed[0]
     accept = ",".join(request.headers.getlist("accept"))
     return _from_accept(accept, allowed) or default
 
@@ -375,6 +379,11 @@ def _element(name: str) -> _Tags:
         return f"<{name}>", f"</{name}>", f"<{name}/>"
     attribute = _escape(name, _ATTRIBUTE_SPECIAL)
     return f'<field name="{attribute}">', "</field>", f'<field name="{attribute}"/>'
+
+
+def xml_text(text: str) -> str:
+    """`text` safe as the content of an XML element, whatever characters it holds."""
+    return _escape(text, _TEXT_SPECIAL)
 
 
 def _escape(text: str, special: re.Pattern[str]) -> str:

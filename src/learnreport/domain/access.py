@@ -43,6 +43,7 @@ WRITE_SCOPES = {f"write.{kind}": f"Write {kind.replace('_', ' ')}." for kind in 
 DIALECT_READ_SCOPES = {
     "read.analyse.reports": "Read the Analyse results and statistics (POST /analyse/...).",
     "read.adoption.reports": "Read the adoption report (POST /external/api/reports).",
+    "read.learner.results": "Read learner module results (GET /learners/modules/results).",
 }
 
 SCOPES: dict[str, str] = {**NATIVE_READ_SCOPES, **DIALECT_READ_SCOPES, **WRITE_SCOPES}
