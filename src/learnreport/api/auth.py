@@ -8,14 +8,17 @@ signing keys are cached per process. Refusals follow RFC 6750: 401 with a `Beare
 challenge (`error="invalid_token"`) for a token that is missing or not good, 403
 `insufficient_scope` naming the scope for a good token that lacks it.
 
-API keys, for the surfaces whose pages use them, are checked by `authenticate_key`.
+API keys, for the surfaces whose pages use them, are checked the same way by
+`requires_key(scope, header)`, each surface naming the header its page uses; a bearer token
+is no key, so it opens none of those routes. The tenant's API access switch and the scope
+are checked alike for both kinds of credential.
 """
 
 import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
-from fastapi.security import OAuth2, SecurityScopes
+from fastapi.security import APIKeyHeader, OAuth2, SecurityScopes
 from starlette.exceptions import HTTPException
 
 from learnreport.api import tokens
@@ -28,6 +31,9 @@ TOKEN_URL = "/oauth/token"
 REALM = "learnreport"
 TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 """RFC 6750 section 2.1: a token is made of b64token characters."""
+KEY = re.compile(r"[A-Za-z0-9\-._~+/=]{1,512}")
+"""Wider than the keys this server issues (`acme.k_<hex>.<base64url>`), narrow enough that a
+value no key can be is refused before the database is asked."""
 
 scheme = OAuth2(
     flows={"clientCredentials": {"tokenUrl": TOKEN_URL, "scopes": SCOPES}},
@@ -70,10 +76,7 @@ def _principal(
         principal = load_principal(connection, claims.subject, claims.scopes)
     if principal is None:
         raise _invalid_token("the token's client is unknown or revoked")
-    if not principal.api_access:
-        raise HTTPException(
-            403, f"API access must be enabled for the tenant {principal.tenant} to use the API."
-        )
+    _check_api_access(principal)
     missing = [scope for scope in security_scopes.scopes if scope not in principal.scopes]
     if missing:
         wanted = " ".join(security_scopes.scopes)
@@ -89,6 +92,65 @@ def _principal(
             },
         )
     return principal
+
+
+def requires_key(scope: str, header: str) -> Any:
+    """A dependency giving the request's `Principal` once the API key sent in `header` holds
+    `scope`. The header is an API-key security scheme of the OpenAPI document, so the
+    interactive documentation can send it.
+
+    Refusals: 401 for a key that is missing, malformed, unknown, revoked or wrong (all alike,
+    so that the answer does not tell which ids exist), 403 for a tenant whose API access is
+    off and for a key without the scope.
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    key_scheme = APIKeyHeader(
+        name=header,
+        scheme_name=header,
+        description=f"An API key (`learnreport keys create`) sent in the `{header}` header.",
+        auto_error=False,
+    )
+
+    def key_principal(
+        request: Request,
+        engine: EngineDep,
+        key: Annotated[str | None, Depends(key_scheme)],
+    ) -> Principal:
+        if not key:
+            bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+            raise _invalid_key(
+                header,
+                f"this route takes an API key in the {header} header, not a bearer token"
+                if bearer
+                else f"an API key is required in the {header} header",
+            )
+        principal = authenticate_key(engine, key) if KEY.fullmatch(key) else None
+        if principal is None:
+            raise _invalid_key(header, "the key is unknown, revoked or wrong")
+        _check_api_access(principal)
+        if scope not in principal.scopes:
+            raise HTTPException(403, f"The API key lacks the scope {scope}.")
+        return principal
+
+    return Depends(key_principal)
+
+
+def _check_api_access(principal: Principal) -> None:
+    if not principal.api_access:
+        raise HTTPException(
+            403, f"API access must be enabled for the tenant {principal.tenant} to use the API."
+        )
+
+
+def _invalid_key(header: str, description: str) -> HTTPException:
+    """RFC 9110 wants a challenge with every 401; API keys have no registered scheme, so the
+    challenge names the header the key goes in."""
+    return HTTPException(
+        401,
+        f"The API key is not valid: {description}.",
+        headers={"WWW-Authenticate": f'ApiKey realm="{REALM}", header="{header}"'},
+    )
 
 
 def _invalid_token(description: str) -> HTTPException:
