@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from learnreport import __version__
 from learnreport.api import errors, health, oauth
-from learnreport.api.surfaces import analyse, external, native
+from learnreport.api.surfaces import analyse, external, learners, native
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
 
@@ -58,4 +58,6 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.include_router(native.router)
     app.include_router(analyse.router)
     app.include_router(external.router)
+    app.include_router(learners.tokens)
+    app.include_router(learners.router)
     return app

@@ -17,12 +17,14 @@ are checked alike for both kinds of credential.
 import re
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2, SecurityScopes
 from starlette.exceptions import HTTPException
 
 from learnreport.api import tokens
 from learnreport.api.dependencies import EngineDep, SettingsDep
+from learnreport.config import Settings
 from learnreport.domain.access import SCOPES, Principal
 from learnreport.store.credentials import authenticate_key as authenticate_key
 from learnreport.store.credentials import load_principal
@@ -44,11 +46,15 @@ scheme = OAuth2(
 )
 
 
-def requires(scope: str) -> Any:
-    """A dependency giving the request's `Principal` once its token holds `scope`."""
+def requires(scope: str, *, bare: bool = False) -> Any:
+    """A dependency giving the request's `Principal` once its token holds `scope`.
+
+    With `bare`, the `Authorization` header may also hold the token alone, without the
+    `Bearer` scheme, as iSpring's page sends it.
+    """
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
-    return Security(_principal, scopes=[scope])
+    return Security(_bare_principal if bare else _principal, scopes=[scope])
 
 
 def _principal(
@@ -58,13 +64,47 @@ def _principal(
     settings: SettingsDep,
     authorization: Annotated[str | None, Depends(scheme)],
 ) -> Principal:
-    if "access_token" in request.query_params:
-        raise _invalid_token("send the access token in the Authorization header only")
+    _refuse_query_token(request)
     scheme_name, _, token = (authorization or "").partition(" ")
     if scheme_name.lower() != "bearer":
         # RFC 6750 section 3.1 would send a bare challenge here; `invalid_token` is sent
         # instead so that every refusal of a request without a usable token reads alike.
         raise _invalid_token("an access token is required: send Authorization: Bearer TOKEN")
+    return _authorize(request, security_scopes, engine, settings, token)
+
+
+def _bare_principal(
+    request: Request,
+    security_scopes: SecurityScopes,
+    engine: EngineDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Depends(scheme)],
+) -> Principal:
+    _refuse_query_token(request)
+    scheme_name, space, token = (authorization or "").strip(" ").partition(" ")
+    if not space:
+        token = scheme_name
+    elif scheme_name.lower() != "bearer":
+        raise _invalid_token("send Authorization: TOKEN or Authorization: Bearer TOKEN")
+    if not token:
+        raise _invalid_token("an access token is required: send Authorization: TOKEN")
+    return _authorize(request, security_scopes, engine, settings, token)
+
+
+def _refuse_query_token(request: Request) -> None:
+    """RFC 6750 section 2.3 allows a token in the query string; it ends up in logs and
+    browser histories, so no route here takes one."""
+    if "access_token" in request.query_params:
+        raise _invalid_token("send the access token in the Authorization header only")
+
+
+def _authorize(
+    request: Request,
+    security_scopes: SecurityScopes,
+    engine: sa.Engine,
+    settings: Settings,
+    token: str,
+) -> Principal:
     token = token.strip(" ")
     if TOKEN.fullmatch(token) is None:
         raise _invalid_token("the token is malformed")
