@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from learnreport import __version__
-from learnreport.api import errors, health, oauth
-from learnreport.api.surfaces import analyse, external, learners, native
+from learnreport.api import errors, health, logs, oauth
+from learnreport.api.surfaces import analyse, external, learners, native, paths
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
 
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
+    logs.install()
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(native.router)
@@ -60,4 +61,5 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.include_router(external.router)
     app.include_router(learners.tokens)
     app.include_router(learners.router)
+    app.include_router(paths.router)
     return app

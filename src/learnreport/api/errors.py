@@ -6,12 +6,13 @@ each parameter at fault. FastAPI's 422 for validation errors becomes 400, the st
 published reporting APIs use for a bad parameter (none of them uses 422).
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -51,6 +52,29 @@ def problem(
         body["detail"] = detail
     body.update(extensions)
     return ProblemResponse(body, status_code=status, headers=headers)
+
+
+ErrorWriter = Callable[[Request, Exception], Response]
+
+
+def answering_errors_with(write: ErrorWriter) -> type[APIRoute]:
+    """A route class whose errors, from whichever layer raised them (the credential check,
+    the parameters, the report), are answered by `write` in a dialect's own shape instead of
+    as problem details."""
+
+    class DialectRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+            handler = super().get_route_handler()
+
+            async def answer(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except (HTTPException, InvalidParameters, RequestValidationError) as error:
+                    return write(request, error)
+
+            return answer
+
+    return DialectRoute
 
 
 def install(app: FastAPI) -> None:

@@ -44,6 +44,7 @@ DIALECT_READ_SCOPES = {
     "read.analyse.reports": "Read the Analyse results and statistics (POST /analyse/...).",
     "read.adoption.reports": "Read the adoption report (POST /external/api/reports).",
     "read.learner.results": "Read learner module results (GET /learners/modules/results).",
+    "read.path.stats": "Read path session statistics (GET /api/v1/paths/sessions/...).",
 }
 
 SCOPES: dict[str, str] = {**NATIVE_READ_SCOPES, **DIALECT_READ_SCOPES, **WRITE_SCOPES}

@@ -8,15 +8,13 @@ rule of this page that the report cannot (a department administrator may not ask
 someone else's department), and writes the page's XML or JSON.
 """
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -24,7 +22,7 @@ from starlette.responses import Response
 from learnreport.api import oauth, params, render
 from learnreport.api.auth import requires
 from learnreport.api.dependencies import CursorsDep, EngineDep, SettingsDep
-from learnreport.api.errors import InvalidParameters
+from learnreport.api.errors import InvalidParameters, answering_errors_with
 from learnreport.api.paging import context
 from learnreport.domain.access import Principal
 from learnreport.domain.states import LearnerStatus, UserStatus
@@ -81,23 +79,32 @@ def _describe(name: str) -> dict[str, Any]:
     }
 
 
-class DialectRoute(APIRoute):
-    """Errors of this page's routes answer in the page's shape and in the format asked for,
-    whichever layer raised them (the token check, the parameters, the report)."""
-
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except (HTTPException, InvalidParameters, RequestValidationError) as error:
-                return _error(request, error)
-
-        return answer
+CODES = {400: "bad_request", 401: "unauthorized", 403: "permission_denied", 404: "not_found"}
 
 
-router = APIRouter(tags=["Learner results"], route_class=DialectRoute)
+def _error(request: Request, error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        status, message, headers = error.status_code, str(error.detail), error.headers
+    elif isinstance(error, InvalidParameters):
+        status, headers = 400, None
+        message = "; ".join(f"{name}: {reason}" for name, reason in error.errors)
+    else:
+        status, headers = 400, None
+        message = "; ".join(str(item.get("msg")) for item in error.errors())  # type: ignore[attr-defined]
+    code = CODES.get(status, "error")
+    try:
+        fmt = render.negotiate(request, ("xml", "json"), default="xml")
+    except InvalidParameters:
+        fmt = "xml"
+    if fmt == "json":
+        body = orjson.dumps({"code": code, "message": message})
+        return Response(body, status, headers=headers, media_type=render.MEDIA_TYPES["json"])
+    xml = (f"{XML_DECLARATION}<response>\n<code>{code}</code>\n"
+           f"<message>{render.xml_text(message)}</message>\n</response>\n")  # fmt: skip
+    return Response(xml.encode(), status, headers=headers, media_type="application/xml")
+
+
+router = APIRouter(tags=["Learner results"], route_class=answering_errors_with(_error))
 tokens = APIRouter(tags=["Learner results"])
 
 
@@ -270,28 +277,3 @@ def _xml(results: list[dict[str, Any]], following: str | None) -> Iterator[str]:
     if following is not None:
         yield f"<nextPageToken>{following}</nextPageToken>\n"
     yield "</response>\n"
-
-
-CODES = {400: "bad_request", 401: "unauthorized", 403: "permission_denied", 404: "not_found"}
-
-
-def _error(request: Request, error: Exception) -> Response:
-    if isinstance(error, HTTPException):
-        status, message, headers = error.status_code, str(error.detail), error.headers
-    elif isinstance(error, InvalidParameters):
-        status, headers = 400, None
-        message = "; ".join(f"{name}: {reason}" for name, reason in error.errors)
-    else:
-        status, headers = 400, None
-        message = "; ".join(str(item.get("msg")) for item in error.errors())  # type: ignore[attr-defined]
-    code = CODES.get(status, "error")
-    try:
-        fmt = render.negotiate(request, ("xml", "json"), default="xml")
-    except InvalidParameters:
-        fmt = "xml"
-    if fmt == "json":
-        body = orjson.dumps({"code": code, "message": message})
-        return Response(body, status, headers=headers, media_type=render.MEDIA_TYPES["json"])
-    xml = (f"{XML_DECLARATION}<response>\n<code>{code}</code>\n"
-           f"<message>{render.xml_text(message)}</message>\n</response>\n")  # fmt: skip
-    return Response(xml.encode(), status, headers=headers, media_type="application/xml")
