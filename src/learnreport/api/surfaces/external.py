@@ -15,9 +15,11 @@ from `learnreport.domain.adoption`. What the page leaves open is decided here:
 - **`api-version`** defaults to 1.0, "the requested API version"; any other value is a 400
   whose reason lists the supported versions, also sent in `api-supported-versions` with
   every answer, as ASP.NET API versioning does.
-- **`filter`** echoes what was applied: `program` the names of the programmes in scope when
-  SKUs were given (comma-separated, by name; empty when no SKU matched), and `userIds` the
-  uuids asked for, as a comma-separated string.
+- **`filter`** echoes what was applied, always as strings, as the page's example does:
+  `program` the names of the programmes the SKUs chose (empty when none matched), or,
+  without `programSKUs`, of the programmes this page shows, as in the page's example;
+  comma-separated, by name. `userIds` the uuids asked for, comma-separated (empty when
+  none were).
 """
 
 from typing import Annotated, Any, Literal
@@ -117,10 +119,8 @@ class AdoptionSorting(BaseModel):
 
 
 class AdoptionFilter(BaseModel):
-    program: str | None = Field(
-        description="The names of the programs in scope, when SKUs were given."
-    )
-    userIds: str | None = Field(description="The user IDs asked for, comma-separated.")
+    program: str = Field(description="The names of the programs in scope, comma-separated.")
+    userIds: str = Field(description="The user IDs asked for, comma-separated.")
 
 
 class AdoptionListResponse(BaseModel):
@@ -184,21 +184,24 @@ def reports(
             offset=(body.page - 1) * body.pageSize,
             limit=body.pageSize,
         )
-        names = (
+        chosen = (
             None
             if skus is None
             else adoption.programme_names(connection, principal.tenant_id, scope)
         )
+    data = _learners(listing)
+    shown = {entry["programName"] for learner in data for entry in learner["progress"]}
+    names = chosen if chosen is not None else sorted(shown)
     return OrjsonResponse(
         {
             "pageSize": body.pageSize,
             "page": body.page,
             "count": listing.count,
-            "data": _learners(listing),
+            "data": data,
             "sort": SORT,
             "filter": {
-                "program": None if names is None else ",".join(names),
-                "userIds": None if user_ids is None else ",".join(user_ids),
+                "program": ",".join(names),
+                "userIds": ",".join(user_ids or ()),
             },
         },
         headers={"api-supported-versions": ", ".join(VERSIONS)},
