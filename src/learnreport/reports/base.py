@@ -156,15 +156,21 @@ def seek(
         *(key.label(f"_key{n}") for n, key in enumerate(keys))
     )
     if after is not None:
-        if len(keys) == 1:
-            query = query.where(keys[0] > after[0])
-        else:
-            query = query.where(sa.tuple_(*keys) > sa.tuple_(*after))
+        query = query.where(_after(keys, after))
     found = connection.execute(query.order_by(*keys).limit(limit + 1)).all()
     width = len(report.columns)
     rows = [row[:width] for row in found[:limit]]
     last = tuple(found[limit - 1][width:]) if len(found) > limit else None
     return rows, last
+
+
+def _after(keys: Sequence[ColumnElement[Any]], after: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows after `after` in key order, written so that both databases seek on the first
+    key's index: `k1 >= a AND (k1 > a OR (k2, ...) after (b, ...))`."""
+    first, *rest = keys
+    if not rest:
+        return first > after[0]
+    return sa.and_(first >= after[0], sa.or_(first > after[0], _after(rest, after[1:])))
 
 
 def one(
