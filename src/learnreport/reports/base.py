@@ -43,8 +43,8 @@ class Report:
     source: sa.FromClause
     tenant: ColumnElement[int]
     key: ColumnElement[int]
-    """A per-tenant integer that, with `more_keys`, is unique: the order of every listing
-    and the keyset cursor."""
+    """A positive per-tenant integer (an id) that, with `more_keys`, is unique: the order
+    of every listing and the keyset cursor."""
     identity: ColumnElement[str]
     """What `/{id}/` matches."""
     filters: tuple[Filter, ...]
@@ -155,8 +155,10 @@ def seek(
     query = select(report, principal, criteria).add_columns(
         *(key.label(f"_key{n}") for n, key in enumerate(keys))
     )
-    if after is not None:
-        query = query.where(_after(keys, after))
+    # From the start too the first key is a range (ids are positive), so that the planner
+    # walks its index in order and stops at the page's end instead of sorting every row,
+    # as SQLite otherwise may.
+    query = query.where(keys[0] > 0 if after is None else _after(keys, after))
     found = connection.execute(query.order_by(*keys).limit(limit + 1)).all()
     width = len(report.columns)
     rows = [row[:width] for row in found[:limit]]
