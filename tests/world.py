@@ -207,3 +207,14 @@ def build(engine: sa.Engine, acme: Tenant, globex: Tenant) -> None:
         ingest(engine, acme.id, kind, records)
     for kind, records in OTHER.items():
         ingest(engine, globex.id, kind, records)
+
+
+def uuids(engine: sa.Engine, tenant: Tenant, keyed: list[tuple[sa.Table, str]]) -> dict[str, str]:
+    """The uuids of the tenant's records, by the column named beside each table (an
+    external id, a group's name, a custom field's key): dialects speak in uuids."""
+    found: dict[str, str] = {}
+    with engine.connect() as connection:
+        for table, key in keyed:
+            query = sa.select(table.c[key], table.c.uuid).where(table.c.tenant_id == tenant.id)
+            found.update({name: uuid for name, uuid in connection.execute(query).all()})
+    return found

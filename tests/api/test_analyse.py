@@ -16,6 +16,7 @@ from learnreport.config import Settings
 from learnreport.store import tenants
 from learnreport.store.schema import contents, custom_fields, groups, users
 from learnreport.store.tenants import Tenant
+from world import uuids
 
 Token = Callable[..., str]
 Pair = tuple[str, str]
@@ -58,12 +59,9 @@ class Ids:
     """uuids by external id (and custom field uuids by key), and back."""
 
     def __init__(self, engine: sa.Engine, tenant: Tenant) -> None:
-        self.uuid: dict[str, str] = {}
-        with engine.connect() as connection:
-            for table, key in ((users, "external_id"), (contents, "external_id"),
-                               (groups, "name"), (custom_fields, "key")):  # fmt: skip
-                query = sa.select(table.c[key], table.c.uuid).where(table.c.tenant_id == tenant.id)
-                self.uuid.update(dict(connection.execute(query).all()))  # type: ignore[arg-type]
+        keyed = [(users, "external_id"), (contents, "external_id"), (groups, "name"),
+                 (custom_fields, "key")]  # fmt: skip
+        self.uuid = uuids(engine, tenant, keyed)
         self.external = {uuid: name for name, uuid in self.uuid.items()}
 
     def pairs(self, body: dict[str, Any]) -> list[Pair]:

@@ -17,6 +17,7 @@ from learnreport.ingest import demo, ingest
 from learnreport.store import credentials, tenants
 from learnreport.store.schema import content_items, contents, enrollments, groups, users
 from learnreport.store.tenants import Tenant
+from world import uuids
 
 Token = Callable[..., str]
 PATH = "/learners/modules/results"
@@ -60,12 +61,10 @@ status in iSpring's words."""
 
 class Ids:
     def __init__(self, engine: sa.Engine, tenant: Tenant) -> None:
-        self.uuid: dict[str, str] = {}
+        keyed = [(users, "external_id"), (contents, "external_id"),
+                 (enrollments, "external_id"), (groups, "name")]  # fmt: skip
+        self.uuid = uuids(engine, tenant, keyed)
         with engine.connect() as connection:
-            for table, key in ((users, "external_id"), (contents, "external_id"),
-                               (enrollments, "external_id"), (groups, "name")):  # fmt: skip
-                query = sa.select(table.c[key], table.c.uuid).where(table.c.tenant_id == tenant.id)
-                self.uuid.update(dict(connection.execute(query).all()))  # type: ignore[arg-type]
             items = connection.execute(
                 sa.select(content_items.c.uuid).where(content_items.c.tenant_id == tenant.id)
             ).scalars()

@@ -46,8 +46,8 @@ class Paging:
 
 def read(query: QueryParams, cursors: "Cursors", context: bytes) -> Paging:
     errors: list[tuple[str, str]] = []
-    page_size = _number(query, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, errors)
-    page = _number(query, "page", 1, None, errors)
+    page_size = number(query, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, errors)
+    page = number(query, "page", 1, None, errors)
     token = query.get("cursor")
     if errors:
         raise InvalidParameters(errors)
@@ -56,9 +56,11 @@ def read(query: QueryParams, cursors: "Cursors", context: bytes) -> Paging:
     return Paging(page_size, cursor=True, after=cursors.read(token, context) if token else None)
 
 
-def _number(
+def number(
     query: QueryParams, name: str, default: int, most: int | None, errors: list[tuple[str, str]]
 ) -> int:
+    """A whole number of at least 1 (and at most `most`), or `default` when absent; what is
+    wrong with it joins `errors`, so that every bad parameter is named at once."""
     values = query.getlist(name)
     if not values:
         return default

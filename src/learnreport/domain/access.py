@@ -52,14 +52,6 @@ SCOPES: dict[str, str] = {**NATIVE_READ_SCOPES, **DIALECT_READ_SCOPES, **WRITE_S
 to every credential whose role allows it and that was created without an explicit list."""
 
 
-def read_scopes() -> frozenset[str]:
-    return frozenset(scope for scope in SCOPES if scope.startswith("read."))
-
-
-def write_scopes() -> frozenset[str]:
-    return frozenset(scope for scope in SCOPES if scope.startswith("write."))
-
-
 class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"

@@ -7,7 +7,7 @@ msgspec checks types, ranges and unknown fields in C.
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
@@ -181,19 +181,3 @@ class ResultRecord(Record, kw_only=True):
     seen_at: Instant | None = None
     last_nudged_at: Instant | None = None
     certificate_issued_at: Instant | None = None
-
-
-Kind = Literal[
-    "users",
-    "groups",
-    "memberships",
-    "activities",
-    "courses",
-    "journeys",
-    "programmes",
-    "skills",
-    "paths",
-    "path_sessions",
-    "enrollments",
-    "results",
-]

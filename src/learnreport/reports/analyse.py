@@ -65,7 +65,6 @@ class Query:
 
 
 Direction = Literal["ASC", "DESC"]
-ORDERABLE = ("updatedAt", "completedAt", "progress", "userName", "contentName")
 
 e, r, u, c = enrollments.c, results.c, users.c, contents.c
 

@@ -19,11 +19,10 @@ from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from learnreport.api import oauth, params, render
+from learnreport.api import oauth, paging, params, render
 from learnreport.api.auth import requires
 from learnreport.api.dependencies import CursorsDep, EngineDep, SettingsDep
 from learnreport.api.errors import InvalidParameters, answering_errors_with
-from learnreport.api.paging import context
 from learnreport.domain.access import Principal
 from learnreport.domain.states import LearnerStatus, UserStatus
 from learnreport.reports import base, learner_results
@@ -140,7 +139,7 @@ def module_results(
     """Each enrolled learner's result on each module of each course, `pageSize` at a time."""
     fmt = render.negotiate(request, ("xml", "json"), default="xml")
     query = _query(request.query_params)
-    bound = context("learner_results", principal.tenant_id, _fingerprint(query))
+    bound = paging.context("learner_results", principal.tenant_id, _fingerprint(query))
     token = request.query_params.get("pageToken")
     after = cursors.read(token, bound, parameter="pageToken") if token else None
     size = _page_size(request.query_params)
@@ -236,11 +235,11 @@ def _choices(
 
 
 def _page_size(query: QueryParams) -> int:
-    text = query.get("pageSize", str(MAX_PAGE_SIZE)).strip()
-    if not text.isdigit() or not 1 <= int(text[:7]) <= MAX_PAGE_SIZE:
-        raise InvalidParameters.one("pageSize", f"{text[:20]!r} is not a whole number from 1 "
-                                                f"to {MAX_PAGE_SIZE}")  # fmt: skip
-    return int(text)
+    errors: list[tuple[str, str]] = []
+    size = paging.number(query, "pageSize", MAX_PAGE_SIZE, MAX_PAGE_SIZE, errors)
+    if errors:
+        raise InvalidParameters(errors)
+    return size
 
 
 def _fingerprint(query: Query) -> dict[str, Any]:

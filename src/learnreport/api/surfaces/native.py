@@ -69,12 +69,12 @@ def _list(resource: Resource) -> Callable[..., Response]:
         principal: Annotated[Principal, requires(resource.scope)],
     ) -> Response:
         fmt = render.negotiate(request)
-        report = _report(engine, resource, principal)
-        criteria = params.parse(request.query_params, report.params(), (*paging.PARAMS, FORMAT))
-        context = paging.context(report.name, principal.tenant_id, criteria)
-        page = paging.read(request.query_params, cursors, context)
         total: int | None = None
         with engine.connect() as connection:
+            report = NATIVE[resource.name].define(connection, principal.tenant_id)
+            criteria = params.parse(request.query_params, report.params(), (*paging.PARAMS, FORMAT))
+            context = paging.context(report.name, principal.tenant_id, criteria)
+            page = paging.read(request.query_params, cursors, context)
             if page.cursor:
                 rows, last = base.seek(
                     connection, report, principal, criteria, after=page.after, limit=page.page_size
@@ -123,12 +123,10 @@ def _detail(resource: Resource) -> Callable[..., Response]:
         id: Annotated[str, Path(description=f"The id of {resource.detail}.")],
     ) -> Response:
         fmt = render.negotiate(request)
-        report = _report(engine, resource, principal)
-        criteria = params.parse(request.query_params, _bound(report), (FORMAT,))
-        row = None
-        if "\x00" not in id:
-            with engine.connect() as connection:
-                row = base.one(connection, report, principal, criteria, id)
+        with engine.connect() as connection:
+            report = NATIVE[resource.name].define(connection, principal.tenant_id)
+            criteria = params.parse(request.query_params, _bound(report), (FORMAT,))
+            row = None if "\x00" in id else base.one(connection, report, principal, criteria, id)
         if row is None:
             return problem(404, f"No {resource.name} record with id {id!r}.")
         return Response(
