@@ -37,8 +37,12 @@ WRITE_KINDS = (
     "results",
 )
 
-WRITE_SCOPES = {f"write.{kind}": f"Write {kind.replace('_', ' ')}." for kind in WRITE_KINDS}
-"""One write scope per kind of record the write path accepts; a read scope never writes."""
+WRITE_SCOPES = {
+    **{f"write.{kind}": f"Write {kind.replace('_', ' ')}." for kind in WRITE_KINDS},
+    "write.xapi": "Send xAPI statements (POST and PUT /xapi/statements) and read them back.",
+}
+"""One write scope per kind of record the write path accepts, and one for xAPI statements;
+a read scope never writes."""
 
 DIALECT_READ_SCOPES = {
     "read.analyse.reports": "Read the Analyse results and statistics (POST /analyse/...).",
