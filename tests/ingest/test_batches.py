@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learnreport.ingest import BatchRejected, ingest
+from learnreport.ingest import BatchRejected, ingest, upsert
 from learnreport.ingest.batches import canonical
-from learnreport.store.schema import results, users
+from learnreport.store.schema import groups, results, users
 from learnreport.store.tenants import Tenant
 
 
@@ -194,3 +194,81 @@ def test_uuids_are_stored_in_lowercase_so_every_dialect_matches_them(
             sa.select(users.c.uuid).where(users.c.tenant_id == tenant.id)
         ).scalar_one()
     assert stored == given.lower()
+
+
+def test_a_unique_value_held_by_a_stored_record_is_refused_by_record_not_by_the_database(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    ingest(engine, tenant.id, "results", [
+        {"id": "r1", "user_id": "u1", "content_id": "a1", "attempt": 1, "state": "completed"},
+    ])  # fmt: skip
+    records = [
+        {"id": "u3", "email": "U1@example.com"},
+        {"id": "u4", "email": "u4@example.com"},
+    ]
+    assert rejected(engine, tenant, "users", records) == [
+        (0, "email", "is taken by the stored record 'u1'")
+    ]
+    again = {"id": "r2", "user_id": "u1", "content_id": "a1", "attempt": 1, "state": "failed"}
+    assert rejected(engine, tenant, "results", [again]) == [
+        (0, "user_id, content_id, attempt", "is taken by the stored record 'r1'")
+    ]
+    assert count(engine, users, tenant) == 2
+    assert count(engine, results, tenant) == 1
+
+
+def test_a_record_may_keep_its_own_unique_values_and_a_freed_value_may_be_taken_later(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    ingest(engine, tenant.id, "users", [{"id": "u1", "email": "U1@example.com", "last_name": "A"}])
+    ingest(engine, tenant.id, "users", [{"id": "u1", "email": "new@example.com"}])
+    summary = ingest(engine, tenant.id, "users", [{"id": "u3", "email": "u1@example.com"}])
+    assert summary.inserted == 1
+
+
+def test_a_writer_limited_to_departments_writes_only_records_of_their_people(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    ingest(engine, tenant.id, "groups", [
+        {"id": "g-sales", "name": "Sales"},
+        {"id": "g-benelux", "name": "Benelux", "parent_id": "g-sales"},
+        {"id": "g-eng", "name": "Engineering"},
+    ])  # fmt: skip
+    ingest(engine, tenant.id, "memberships", [
+        {"user_id": "u1", "group_id": "g-benelux"}, {"user_id": "u2", "group_id": "g-eng"},
+    ])  # fmt: skip
+    with engine.connect() as connection:
+        sales = connection.execute(
+            sa.select(groups.c.id).where(groups.c.tenant_id == tenant.id, groups.c.name == "Sales")
+        ).scalar_one()
+
+    def limited(kind: str, records: list[Any]) -> list[tuple]:
+        with pytest.raises(BatchRejected) as caught, engine.begin() as connection:
+            upsert(connection, tenant.id, kind, records, limited_to=(sales,))
+        return [(error.index, error.field, error.reason) for error in caught.value.errors]
+
+    outside = "is not a person of your departments"
+    assert limited("results", [
+        {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "completed"},
+        {"id": "r2", "user_id": "u2", "content_id": "a1", "state": "completed"},
+    ]) == [(1, "user_id", outside)]  # fmt: skip
+    assert limited("users", [{"id": "u1", "first_name": "Ann"}, {"id": "u2"}]) == [
+        (1, "id", outside)
+    ]
+    assert limited("memberships", [
+        {"user_id": "u2", "group_id": "g-sales"}, {"user_id": "u1", "group_id": "g-eng"},
+    ]) == [(0, "user_id", outside), (1, "group_id", "is not one of your departments")]  # fmt: skip
+    with pytest.raises(PermissionError), engine.begin() as connection:
+        upsert(connection, tenant.id, "groups", [{"id": "g-x", "name": "X"}], limited_to=(sales,))
+    assert count(engine, results, tenant) == 0
+
+    with engine.begin() as connection:
+        upsert(connection, tenant.id, "users", [{"id": "u9"}], limited_to=(sales,))
+        upsert(
+            connection, tenant.id, "memberships", [{"user_id": "u9", "group_id": "g-benelux"}],
+            limited_to=(sales,),
+        )  # fmt: skip
+        summary = upsert(connection, tenant.id, "results", [
+            {"id": "r9", "user_id": "u9", "content_id": "a1", "state": "passed"},
+        ], limited_to=(sales,))  # fmt: skip
+    assert summary.inserted == 1

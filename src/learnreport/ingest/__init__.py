@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from learnreport.ingest.batches import Summary, write
 from learnreport.ingest.errors import BatchRejected, RecordError
-from learnreport.ingest.kinds import KINDS, TARGETS
+from learnreport.ingest.kinds import KINDS, PEOPLE_KINDS, TARGETS
 from learnreport.ingest.people import write_memberships
 from learnreport.store import bulk
 
-__all__ = ["KINDS", "BatchRejected", "RecordError", "Summary", "ingest", "upsert"]
+__all__ = ["KINDS", "PEOPLE_KINDS", "BatchRejected", "RecordError", "Summary", "ingest", "upsert"]
 
 
 class UnknownKind(ValueError):
@@ -30,15 +30,22 @@ def upsert(
     records: Sequence[Any],
     *,
     now: str | None = None,
+    limited_to: tuple[int, ...] | None = None,
 ) -> Summary:
     """Write one batch in the caller's transaction, or raise `BatchRejected` having written
-    nothing the caller's rollback would not undo."""
+    nothing the caller's rollback would not undo.
+
+    `limited_to` holds the writer to the people of those groups and the groups below them,
+    as a department administrator is held; such a writer may write only `PEOPLE_KINDS`.
+    """
+    if limited_to is not None and kind not in PEOPLE_KINDS:
+        raise PermissionError(f"a writer limited to groups may not write {kind}")
     if kind == "memberships":
-        return write_memberships(connection, tenant_id, records)
+        return write_memberships(connection, tenant_id, records, limited_to)
     target = TARGETS.get(kind)
     if target is None:
         raise UnknownKind(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return write(connection, tenant_id, kind, target, records, now=now)
+    return write(connection, tenant_id, kind, target, records, now=now, limited_to=limited_to)
 
 
 def ingest(

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from learnreport.ingest.errors import BatchRejected, RecordError, from_validation
 from learnreport.store import bulk
-from learnreport.store.schema import sequences
+from learnreport.store.schema import group_tree, memberships, sequences
 from learnreport.store.types import JSONDocument, Timestamp, format_timestamp
 
 
@@ -44,6 +44,9 @@ class Target:
 
     table: sa.Table
     record: type[msgspec.Struct]
+    person: str | None = None
+    """The column naming the person a record is about (`id` for users), by which a writer
+    limited to some departments is held to them; None for records about no one person."""
     references: Mapping[str, Reference] = field(default_factory=dict)
     renamed: Mapping[str, str] = field(default_factory=dict)
     nested: tuple[str, ...] = ()
@@ -83,6 +86,7 @@ class Batch:
     now: str
     rows: list[dict[str, Any]]
     nested: list[dict[str, Any]]
+    limited_to: tuple[int, ...] | None = None
     errors: list[RecordError] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     """The position in the submitted batch of each valid record (`rows[i]`, `nested[i]`)."""
@@ -162,11 +166,16 @@ def write(
     records: Sequence[Any],
     *,
     now: str | None = None,
+    limited_to: tuple[int, ...] | None = None,
 ) -> Summary:
-    """Upsert one batch inside the caller's transaction; raise `BatchRejected` before writing."""
+    """Upsert one batch inside the caller's transaction; raise `BatchRejected` before writing.
+
+    `limited_to` holds a writer to the people of some groups and the groups below them
+    (see `check_people_within`).
+    """
     structs, positions, errors = validate(kind, target.record, records)
     rows, nested = _to_rows(target, structs)
-    batch = Batch(connection, tenant_id, kind, target, now or now_text(), rows, nested)
+    batch = Batch(connection, tenant_id, kind, target, now or now_text(), rows, nested, limited_to)
     batch.positions, batch.errors = positions, errors
     if target.prepare is not None:
         target.prepare(batch)
@@ -174,6 +183,9 @@ def write(
     _check_duplicates(batch)
     ids = _assign_ids(batch)
     _resolve_references(batch, ids)
+    _check_stored_clashes(batch)
+    if limited_to is not None:
+        _check_within(batch)
     if target.check is not None:
         target.check(batch)
     if batch.errors:
@@ -194,6 +206,8 @@ def _to_rows(
     for row in msgspec.to_builtins(structs):
         nested.append({name: row.pop(name) for name in target.nested})
         row["external_id"] = row.pop("id")
+        if row.get("uuid"):
+            row["uuid"] = row["uuid"].lower()
         for old, new in target.renamed.items():
             row[new] = row.pop(old)
         for name in stamps:
@@ -229,12 +243,7 @@ def _find_existing(batch: Batch) -> None:
 
 def _check_duplicates(batch: Batch) -> None:
     """Refuse two records of one batch that would claim the same unique value."""
-    table = batch.target.table
-    unique_sets = [("external_id",)] + [
-        tuple(c.name for c in constraint.columns if c.name != "tenant_id")
-        for constraint in table.constraints
-        if isinstance(constraint, sa.UniqueConstraint) and "external_id" not in constraint.columns
-    ]
+    unique_sets = [("external_id",), *_unique_sets(batch.target.table)]
     for names in unique_sets:
         key = operator.itemgetter(*names)
         if len({key(row) for row in batch.rows}) == len(batch.rows):
@@ -245,11 +254,96 @@ def _check_duplicates(batch: Batch) -> None:
             if None in value:
                 continue
             if value in seen:
-                shown = "id" if names == ("external_id",) else ", ".join(names)
+                shown = "id" if names == ("external_id",) else ", ".join(map(_shown, names))
                 first = batch.positions[seen[value]]
                 batch.error(index, shown, f"duplicates record {first} of this batch")
             else:
                 seen[value] = index
+
+
+def _unique_sets(table: sa.Table) -> list[tuple[str, ...]]:
+    """The tenant's unique keys of a table other than its external id."""
+    return [
+        tuple(c.name for c in constraint.columns if c.name != "tenant_id")
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint) and "external_id" not in constraint.columns
+    ]
+
+
+def _check_stored_clashes(batch: Batch) -> None:
+    """Refuse a record that would take a unique value (an email, a uuid, a user's attempt at
+    a content) that a stored record of another id holds, naming both, rather than let the
+    database refuse the whole batch without saying which record. A value moves from one
+    record to another in two batches: the first frees it, the second takes it."""
+    table = batch.target.table
+    for names in _unique_sets(table):
+        wanted: dict[tuple[Any, ...], list[int]] = {}
+        for index, row in enumerate(batch.rows):
+            value = tuple(row.get(name) for name in names)
+            if None not in value:
+                wanted.setdefault(value, []).append(index)
+        columns = [table.c[name] for name in names]
+        key = sa.tuple_(*columns) if len(columns) > 1 else columns[0]
+        for chunk in bulk.chunked(list(wanted)):
+            values = chunk if len(columns) > 1 else [value[0] for value in chunk]
+            query = sa.select(table.c.external_id, *columns).where(
+                table.c.tenant_id == batch.tenant_id, key.in_(values)
+            )
+            for holder, *taken in batch.connection.execute(query):
+                for index in wanted[tuple(taken)]:
+                    if batch.rows[index]["external_id"] != holder:
+                        shown = ", ".join(map(_shown, names))
+                        batch.error(index, shown, f"is taken by the stored record {holder!r}")
+
+
+def _shown(column: str) -> str:
+    """A column's name as records spell it."""
+    return "path_session_id" if column == "session_id" else column
+
+
+def _check_within(batch: Batch) -> None:
+    """A writer limited to some departments writes only records of their people: a user of
+    theirs (or a new one), or a record about one. Others are refused by name, whoever holds
+    them, so that nothing is written outside the departments."""
+    column = batch.target.person
+    if column is None:
+        raise PermissionError(f"a writer limited to groups may not write {batch.kind}")
+    people = {
+        row[column]
+        for row in batch.rows
+        if row.get(column) is not None and (column != "id" or row["external_id"] in batch.existing)
+    }
+    seen = people_within(batch.connection, batch.tenant_id, batch.limited_to or (), people)
+    for index, row in enumerate(batch.rows):
+        person = row.get(column)
+        if person in people and person not in seen:
+            field_name = "id" if column == "id" else "user_id"
+            batch.error(index, field_name, "is not a person of your departments")
+
+
+def people_within(
+    connection: sa.Connection, tenant_id: int, groups: Sequence[int], people: set[int]
+) -> set[int]:
+    """Those of `people` who belong to one of `groups` or a group below them."""
+    seen: set[int] = set()
+    for chunk in bulk.chunked(people):
+        query = (
+            sa.select(memberships.c.user_id)
+            .join(
+                group_tree,
+                sa.and_(
+                    group_tree.c.tenant_id == memberships.c.tenant_id,
+                    group_tree.c.descendant_id == memberships.c.group_id,
+                ),
+            )
+            .where(
+                memberships.c.tenant_id == tenant_id,
+                group_tree.c.ancestor_id.in_(groups),
+                memberships.c.user_id.in_(chunk),
+            )
+        )
+        seen.update(connection.execute(query).scalars())
+    return seen
 
 
 def _assign_ids(batch: Batch) -> dict[str, int]:
@@ -321,7 +415,7 @@ def _apply(batch: Batch) -> None:
         stored = batch.existing.get(row["external_id"])
         if stored is None:
             if has_uuid:
-                row["uuid"] = (row.get("uuid") or str(uuid4())).lower()
+                row["uuid"] = row.get("uuid") or str(uuid4())
             row["created_at"] = row.get("created_at") or row.get("modified_at") or batch.now
             row["modified_at"] = row.get("modified_at") or batch.now
             inserts.append(row)

@@ -23,6 +23,7 @@ TARGETS: dict[str, Target] = {
     "users": Target(
         users,
         UserRecord,
+        person="id",
         nested=("custom_fields",),
         prepare=people.lowercase_emails,
         finish=people.write_custom_fields,
@@ -77,6 +78,7 @@ TARGETS: dict[str, Target] = {
     "enrollments": Target(
         enrollments,
         EnrollmentRecord,
+        person="user_id",
         references={
             "user_id": _USER,
             "content_id": catalog.content("content", catalog.ENROLLABLE),
@@ -87,9 +89,14 @@ TARGETS: dict[str, Target] = {
     "results": Target(
         results,
         ResultRecord,
+        person="user_id",
         references={"user_id": _USER, "content_id": catalog.content("content", catalog.RESULTABLE)},
     ),
 }
 
 KINDS = (*TARGETS, "memberships")
 """Every kind, in an order in which each only refers to kinds before it."""
+
+PEOPLE_KINDS = ("users", "memberships", "enrollments", "results")
+"""The kinds a writer limited to some departments may write: records of people, whom the
+departments hold, unlike groups and the catalog, which the whole tenant shares."""

@@ -7,7 +7,15 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 
-from learnreport.ingest.batches import Batch, Reference, Summary, allocate, lookup, validate
+from learnreport.ingest.batches import (
+    Batch,
+    Reference,
+    Summary,
+    allocate,
+    lookup,
+    people_within,
+    validate,
+)
 from learnreport.ingest.errors import BatchRejected, RecordError
 from learnreport.ingest.records import MembershipRecord
 from learnreport.store import bulk
@@ -134,18 +142,39 @@ def rebuild_group_tree(connection: sa.Connection, tenant_id: int) -> None:
     bulk.insert_rows(connection, group_tree, rows)
 
 
-def write_memberships(connection: sa.Connection, tenant_id: int, records: Sequence[Any]) -> Summary:
-    """Add users to groups; a membership that exists already is unchanged."""
+def write_memberships(
+    connection: sa.Connection,
+    tenant_id: int,
+    records: Sequence[Any],
+    limited_to: tuple[int, ...] | None = None,
+) -> Summary:
+    """Add users to groups; a membership that exists already is unchanged.
+
+    A writer limited to some departments adds people to groups at or below them only, and
+    only people of theirs or people in no group yet (new ones, whom this makes theirs).
+    """
     structs, positions, errors = validate("memberships", MembershipRecord, records)
     user_ids = lookup(connection, tenant_id, USER, {s.user_id for s in structs})
     group_ids = lookup(connection, tenant_id, GROUP, {s.group_id for s in structs})
+    refused_people: set[int] = set()
+    refused_groups: set[int] = set()
+    if limited_to is not None:
+        people = {user for user, _ in user_ids.values()}
+        refused_people = people - people_within(connection, tenant_id, limited_to, people)
+        refused_people -= _in_no_group(connection, tenant_id, refused_people)
+        below = groups_within(connection, tenant_id, limited_to)
+        refused_groups = {group for group, _ in group_ids.values()} - below
     pairs: dict[tuple[int, int], int] = {}
     for index, struct in zip(positions, structs, strict=True):
         user, group = user_ids.get(struct.user_id), group_ids.get(struct.group_id)
         if user is None:
             errors.append(RecordError(index, "user_id", f"no user with id {struct.user_id!r}"))
+        elif user[0] in refused_people:
+            errors.append(RecordError(index, "user_id", "is not a person of your departments"))
         if group is None:
             errors.append(RecordError(index, "group_id", f"no group with id {struct.group_id!r}"))
+        elif group[0] in refused_groups:
+            errors.append(RecordError(index, "group_id", "is not one of your departments"))
         if user is not None and group is not None:
             pairs.setdefault((group[0], user[0]), index)
     if errors:
@@ -165,3 +194,21 @@ def write_memberships(connection: sa.Connection, tenant_id: int, records: Sequen
     return Summary(
         "memberships", len(structs), inserted=len(new), unchanged=len(structs) - len(new)
     )
+
+
+def _in_no_group(connection: sa.Connection, tenant_id: int, people: set[int]) -> set[int]:
+    grouped: set[int] = set()
+    for chunk in bulk.chunked(people):
+        query = sa.select(memberships.c.user_id).where(
+            memberships.c.tenant_id == tenant_id, memberships.c.user_id.in_(chunk)
+        )
+        grouped.update(connection.execute(query).scalars())
+    return people - grouped
+
+
+def groups_within(connection: sa.Connection, tenant_id: int, groups: Sequence[int]) -> set[int]:
+    """`groups` and every group below them."""
+    query = sa.select(group_tree.c.descendant_id).where(
+        group_tree.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(groups)
+    )
+    return set(connection.execute(query).scalars())
