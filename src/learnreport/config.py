@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=10_000, ge=1, description="Records per all-or-nothing ingest batch."
     )
+    batch_max_records: int = Field(
+        default=10_000, ge=1, description="Records one HTTP write batch may hold (else 413)."
+    )
+    batch_max_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Bytes one HTTP write batch may take (else 413, before it is parsed).",
+    )
     token_issuer: str = Field(
         default="learnreport", min_length=1, description="The `iss` of every access token."
     )

@@ -2,13 +2,14 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
 
 from learnreport import __version__
 from learnreport.api import errors, health, logs, oauth
-from learnreport.api.surfaces import analyse, external, learners, native, paths
+from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
 
@@ -62,4 +63,23 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.include_router(learners.tokens)
     app.include_router(learners.router)
     app.include_router(paths.router)
+    app.include_router(ingest.router)
+    _add_components(app, ingest.openapi_components())
     return app
+
+
+def _add_components(app: FastAPI, schemas: dict[str, Any]) -> None:
+    """Add schemas that routes refer to but FastAPI does not know of (the write path's
+    records are msgspec structs, not pydantic models)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            known = document.setdefault("components", {}).setdefault("schemas", {})
+            if clashes := known.keys() & schemas.keys():
+                raise RuntimeError(f"two schemas would share the names {sorted(clashes)}")
+            known.update(schemas)
+        return app.openapi_schema or document
+
+    app.openapi = openapi  # type: ignore[method-assign]

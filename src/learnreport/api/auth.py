@@ -145,12 +145,7 @@ def requires_key(scope: str, header: str) -> Any:
     """
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
-    key_scheme = APIKeyHeader(
-        name=header,
-        scheme_name=header,
-        description=f"An API key (`learnreport keys create`) sent in the `{header}` header.",
-        auto_error=False,
-    )
+    key_scheme = _key_scheme(header)
 
     def key_principal(
         request: Request,
@@ -165,15 +160,50 @@ def requires_key(scope: str, header: str) -> Any:
                 if bearer
                 else f"an API key is required in the {header} header",
             )
-        principal = authenticate_key(engine, key) if KEY.fullmatch(key) else None
-        if principal is None:
-            raise _invalid_key(header, "the key is unknown, revoked or wrong")
-        _check_api_access(principal)
-        if scope not in principal.scopes:
-            raise HTTPException(403, f"The API key lacks the scope {scope}.")
-        return principal
+        return _key_principal(engine, key, header, scope)
 
     return Depends(key_principal)
+
+
+def requires_token_or_key(scope: str, header: str) -> Any:
+    """A dependency for routes that platforms call from their own servers, where an API key
+    in `header` is as usual as a bearer token: either opens the route, with the same scope."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    key_scheme = _key_scheme(header)
+
+    def token_or_key_principal(
+        request: Request,
+        security_scopes: SecurityScopes,
+        engine: EngineDep,
+        settings: SettingsDep,
+        key: Annotated[str | None, Depends(key_scheme)],
+        authorization: Annotated[str | None, Depends(scheme)],
+    ) -> Principal:
+        if key:
+            return _key_principal(engine, key, header, scope)
+        return _principal(request, security_scopes, engine, settings, authorization)
+
+    return Security(token_or_key_principal, scopes=[scope])
+
+
+def _key_scheme(header: str) -> APIKeyHeader:
+    return APIKeyHeader(
+        name=header,
+        scheme_name=header,
+        description=f"An API key (`learnreport keys create`) sent in the `{header}` header.",
+        auto_error=False,
+    )
+
+
+def _key_principal(engine: sa.Engine, key: str, header: str, scope: str) -> Principal:
+    principal = authenticate_key(engine, key) if KEY.fullmatch(key) else None
+    if principal is None:
+        raise _invalid_key(header, "the key is unknown, revoked or wrong")
+    _check_api_access(principal)
+    if scope not in principal.scopes:
+        raise HTTPException(403, f"The API key lacks the scope {scope}.")
+    return principal
 
 
 def requires_company_key(scope: str) -> Any:
