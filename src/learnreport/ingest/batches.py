@@ -183,16 +183,23 @@ def write(
     _check_duplicates(batch)
     ids = _assign_ids(batch)
     _resolve_references(batch, ids)
-    _check_stored_clashes(batch)
     if limited_to is not None:
         _check_within(batch)
     if target.check is not None:
         target.check(batch)
     if batch.errors:
+        _check_stored_clashes(batch)
         raise BatchRejected(kind, batch.errors)
-    _apply(batch)
-    if target.finish is not None:
-        target.finish(batch)
+    try:
+        with connection.begin_nested():
+            _apply(batch)
+            if target.finish is not None:
+                target.finish(batch)
+    except sa.exc.IntegrityError:
+        _check_stored_clashes(batch)
+        if batch.errors:
+            raise BatchRejected(kind, batch.errors) from None
+        raise
     return batch.summary
 
 
@@ -271,10 +278,12 @@ def _unique_sets(table: sa.Table) -> list[tuple[str, ...]]:
 
 
 def _check_stored_clashes(batch: Batch) -> None:
-    """Refuse a record that would take a unique value (an email, a uuid, a user's attempt at
-    a content) that a stored record of another id holds, naming both, rather than let the
-    database refuse the whole batch without saying which record. A value moves from one
-    record to another in two batches: the first frees it, the second takes it."""
+    """Name each record that took a unique value (an email, a uuid, a user's attempt at a
+    content) that a stored record of another id holds, once the database has refused the
+    batch for it: looking every value up beforehand would cost more than the insert. A
+    value moves from one record to another in two batches: the first frees it, the second
+    takes it. A batch refused for other reasons is looked up too, so that its answer names
+    every bad record at once."""
     table = batch.target.table
     for names in _unique_sets(table):
         wanted: dict[tuple[Any, ...], list[int]] = {}
