@@ -48,6 +48,22 @@ def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
 
 
 @pytest.fixture
+def second_engine(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[sa.Engine]:
+    """Another migrated database on the same backend as `engine`, for copying between two."""
+    if backend == "sqlite":
+        path = tmp_path / "second.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield from _engine(f"sqlite:///{path}")
+    else:
+        admin = request.getfixturevalue("postgres_admin")
+        template = request.getfixturevalue("postgres_template")
+        with _postgres_database(admin, "lr_t", template) as name:
+            yield from _engine(admin.url.set(database=name))
+
+
+@pytest.fixture
 def empty_engine(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[sa.Engine]:

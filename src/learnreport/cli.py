@@ -7,10 +7,11 @@ run any command. Settings and the engine are built inside each command, never at
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import asdict
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, BinaryIO, NoReturn
 
 import orjson
 import sqlalchemy as sa
@@ -21,16 +22,21 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from learnreport import exports
+from learnreport.api.errors import InvalidParameters
 from learnreport.api.tokens import REFRESH_EVERY
 from learnreport.config import Settings
 from learnreport.domain.access import InvalidRole
+from learnreport.ingest import KINDS, files, imports
 from learnreport.ingest import demo as demo_data
+from learnreport.reports import NATIVE
 from learnreport.store import credentials, signing_keys, tenants
 from learnreport.store.credentials import Credential, CredentialError, CredentialNotFound, Kind
 from learnreport.store.engine import create_engine
@@ -543,3 +549,259 @@ def remove_signing_key(
         f"Removed signing key {kid}: running servers refuse its tokens within "
         f"{REFRESH_EVERY:.0f} seconds."
     )
+
+
+# `learnreport export` and `learnreport import`: files in and out.
+
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help=f"{', '.join(files.FORMATS)}; by default the one the file's suffix names.",
+        show_default=False,
+    ),
+]
+
+
+def _one_of(allowed: Iterable[str]) -> Callable[[str | None], str | None]:
+    """A callback refusing a value outside `allowed`, listing them."""
+    choices = tuple(allowed)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+@app.command("export")
+def export_file(
+    tenant: TenantOption,
+    report: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            callback=_one_of(NATIVE),
+            help=f"A native report, with the columns its API shows: {', '.join(NATIVE)}.",
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KIND",
+            callback=_one_of(KINDS),
+            help=f"Every record of a kind, in the shape import takes: {', '.join(KINDS)}.",
+        ),
+    ] = None,
+    fmt: FormatOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="The file to write; standard output without it.")
+    ] = None,
+    filters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            metavar="NAME=VALUE",
+            help="A filter of the report, as its API takes it; repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Write a report or every record of a kind to a CSV, NDJSON or Parquet file."""
+    if (report is None) == (kind is None):
+        _fail("give either --report NAME or --kind KIND.")
+    if kind is not None and filters:
+        _fail("--filter applies to --report only: a kind's export holds every record.")
+    chosen = _file_format(fmt, out)
+    pairs = [_filter(text) for text in filters or []]
+    console = Console(stderr=True)
+    with _store() as engine, engine.connect() as connection:
+        found = _tenant(connection, tenant)
+        try:
+            if report is not None:
+                layout, batches = exports.report(connection, found, report, pairs)
+            else:
+                layout, batches = exports.kind(connection, found.id, str(kind))
+        except InvalidParameters as error:
+            _fail("; ".join(f"--filter {name}: {reason}" for name, reason in error.errors))
+        with closing(batches), _output(out) as stream, _counting(console) as advance:
+            for count in exports.write(stream, chosen, layout, batches):
+                advance("Exporting", count)
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The file to read.")],
+    tenant: TenantOption,
+    kind: Annotated[
+        str,
+        typer.Option(
+            metavar="KIND",
+            callback=_one_of(KINDS),
+            help=f"The kind of the file's records: {', '.join(KINDS)}.",
+        ),
+    ],
+    fmt: FormatOption = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Records per batch, each its own transaction; by default "
+            "LEARNREPORT_INGEST_BATCH_SIZE (10,000).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Check the whole file, tell what it would change, write nothing.")
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(help="Go on with the unfinished import of this file after its last batch."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a file of one kind of record through the write path: checked whole first,
+    then in batches, resumable."""
+    chosen = _file_format(fmt, file)
+    if not file.exists():
+        _fail(f"there is no file {file}.")
+    size = batch_size or Settings().ingest_batch_size
+    console = Console(stderr=True)
+    with _store() as engine:
+        with engine.connect() as connection:
+            found = _tenant(connection, tenant)
+        try:
+            with _counting(console) as advance:
+                outcome = imports.run(
+                    engine,
+                    found.id,
+                    kind,
+                    file,
+                    fmt=chosen,
+                    batch_size=size,
+                    dry_run=dry_run,
+                    resume=resume,
+                    progress=advance,
+                )
+        except (files.FileRejected, imports.ImportRefused) as error:
+            _fail(f"{file}: {error}")
+    _tell(outcome, file, as_json)
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+def _file_format(given: str | None, path: Path | None) -> str:
+    if given is not None:
+        if given not in files.FORMATS:
+            _fail(f"--format {given!r} is not one of {', '.join(files.FORMATS)}.")
+        return given
+    if path is None:
+        _fail(f"give --format ({', '.join(files.FORMATS)}) to write to standard output.")
+    try:
+        return files.format_of(path)
+    except ValueError as error:
+        _fail(f"{error}.")
+
+
+def _filter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        _fail(f"--filter {text!r} is not NAME=VALUE.")
+    return name.strip(), value
+
+
+def _tenant(connection: sa.Connection, slug: str) -> tenants.Tenant:
+    found = tenants.find(connection, slug)
+    if found is None:
+        _fail(f"no tenant {slug!r}.")
+    return found
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[BinaryIO]:
+    if path is None:
+        yield typer.get_binary_stream("stdout")
+        return
+    with path.open("wb") as stream:
+        yield stream
+
+
+@contextmanager
+def _counting(console: Console) -> Iterator[Callable[[str, int], None]]:
+    """A bar per stage with the records done and their rate, drawn on a terminal only."""
+    columns = (
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f} records"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        stages: dict[str, tuple[TaskID, float]] = {}
+        last = time.perf_counter()
+
+        def advance(stage: str, count: int) -> None:
+            """A stage's clock starts when the one before it last advanced."""
+            nonlocal last
+            if stage not in stages:
+                stages[stage] = (bar.add_task(stage, total=None, rate=""), last)
+            last = time.perf_counter()
+            task, started = stages[stage]
+            bar.advance(task, count)
+            done = next(found.completed for found in bar.tasks if found.id == task)
+            rate = done / max(last - started, 1e-9)
+            bar.update(task, rate=f"{rate:,.0f}/s")
+
+        yield advance
+
+
+def _tell(outcome: imports.Outcome, file: Path, as_json: bool) -> None:
+    """The summary on standard output, and the errors (on standard error unless JSON)."""
+    summary = outcome.summary
+    counts = {
+        "received": summary.received,
+        "inserted": summary.inserted,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "skipped": summary.skipped,
+    }
+    if as_json:
+        shown = {
+            "kind": outcome.kind,
+            "dry_run": outcome.dry_run,
+            "import_id": outcome.import_id,
+            **counts,
+            "committed": outcome.committed,
+            "resumed_after": outcome.resumed_after,
+            "unit": outcome.unit,
+            "errors": [asdict(error) for error in outcome.errors],
+            "more_errors": outcome.more_errors,
+        }
+        typer.echo(orjson.dumps(shown).decode())
+        return
+    for error in outcome.errors:
+        where = f"{file} {outcome.unit} {error.line}"
+        if error.field:
+            where += f", field {error.field}"
+        typer.echo(f"{where}: {error.reason}", err=True)
+    if outcome.more_errors:
+        typer.echo(f"… and {outcome.more_errors:,} more", err=True)
+    figures = ", ".join(f"{count:,} {name}" for name, count in counts.items())
+    if outcome.dry_run and outcome.failed:
+        typer.echo(f"Checked {outcome.kind} from {file}: it has errors, so it would write nothing.")
+    elif outcome.dry_run:
+        typer.echo(f"Checked {outcome.kind} from {file}: no errors; importing it would give "
+                   f"{figures}.")  # fmt: skip
+    elif outcome.import_id is None:
+        typer.echo(f"Nothing written: {file} has errors.")
+    elif outcome.failed:
+        typer.echo(
+            f"Import {outcome.import_id} stopped at a refused batch; the {outcome.committed:,} "
+            f"records of its committed batches are kept ({figures}). Mend the file and run "
+            "again with --resume."
+        )
+    else:
+        resumed = ""
+        if outcome.resumed_after:
+            resumed = f" after the {outcome.resumed_after:,} records committed before"
+        typer.echo(f"Imported {outcome.kind} from {file}{resumed}: {figures}.")

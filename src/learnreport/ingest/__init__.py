@@ -15,6 +15,7 @@ from learnreport.ingest.errors import BatchRejected, RecordError
 from learnreport.ingest.kinds import KINDS, PEOPLE_KINDS, TARGETS
 from learnreport.ingest.people import write_memberships
 from learnreport.store import bulk
+from learnreport.store.engine import writing
 
 __all__ = ["KINDS", "PEOPLE_KINDS", "BatchRejected", "RecordError", "Summary", "ingest", "upsert"]
 
@@ -62,6 +63,6 @@ def ingest(
         raise BatchRejected(kind, [RecordError(0, None, "expected an array of records")])
     total = Summary(kind)
     for chunk in bulk.chunked(records, batch_size):
-        with engine.begin() as connection:
+        with writing(engine) as connection:
             total.add(upsert(connection, tenant_id, kind, chunk, now=now))
     return total

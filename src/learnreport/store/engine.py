@@ -1,5 +1,6 @@
 """Engines for the two supported databases, configured the same way wherever they are made."""
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,9 +19,9 @@ SQLITE_PRAGMAS = (
 def create_engine(url: str | URL, *, pool_size: int = 10) -> sa.Engine:
     """An engine for SQLite (WAL, foreign keys on) or PostgreSQL (psycopg 3, sessions in UTC).
 
-    SQLite connections begin their transactions with `BEGIN IMMEDIATE` only when they write:
-    the driver's own transaction handling is turned off so that SQLAlchemy's `begin()` issues
-    a real `BEGIN`, which makes an ingest batch one atomic, isolated transaction.
+    On SQLite the driver's own transaction handling is turned off so that SQLAlchemy's
+    `begin()` issues a real `BEGIN`, which makes an ingest batch one atomic, isolated
+    transaction; `writing` makes it `BEGIN IMMEDIATE`.
     """
     url = make_url(url)
     if url.get_backend_name() == "sqlite":
@@ -51,6 +52,18 @@ def _sqlite_engine(url: URL) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(WRITES, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+WRITES = "learnreport_writes"
+
+
+def writing(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
+    """A transaction that will write. On SQLite it takes the write lock at its start, waiting
+    for it as long as `busy_timeout` allows: a transaction that read first and then wrote
+    would fail at once, rather than wait, if another writer had committed in between
+    (SQLITE_BUSY_SNAPSHOT), so concurrent write batches would fail instead of queueing."""
+    return engine.execution_options(**{WRITES: True}).begin()

@@ -27,6 +27,7 @@ from learnreport.ingest import KINDS, PEOPLE_KINDS, BatchRejected, RecordError, 
 from learnreport.ingest.erasure import erase_person
 from learnreport.ingest.kinds import TARGETS
 from learnreport.ingest.records import MembershipRecord
+from learnreport.store.engine import writing
 
 PREFIX = "/api/v2/ingest"
 KEY_HEADER = "X-API-Key"
@@ -110,7 +111,7 @@ def _invalid(kind: str, batch: Batch, errors: list[RecordError]) -> Response:
 
 def _write(engine: sa.Engine, principal: Principal, kind: str, batch: Batch) -> Summary | Response:
     try:
-        with engine.begin() as connection:
+        with writing(engine) as connection:
             tenant, limited_to = principal.tenant_id, principal.groups
             return upsert(connection, tenant, kind, batch.records, limited_to=limited_to)
     except BatchRejected as rejected:
@@ -172,7 +173,7 @@ def _erase(
     principal: Annotated[Principal, requires_token_or_key("write.users", KEY_HEADER)],
     id: Annotated[str, Path(description="The platform's id of the person to erase.")],
 ) -> Response:
-    with engine.begin() as connection:
+    with writing(engine) as connection:
         removed = erase_person(connection, principal.tenant_id, id, principal.groups)
     if removed is None:
         return problem(404, f"No user with id {id!r}.")
