@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from learnreport import __version__
 from learnreport.api import errors, health, logs, oauth
-from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths
+from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths, xapi
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.include_router(learners.tokens)
     app.include_router(learners.router)
     app.include_router(paths.router)
+    app.include_router(xapi.router)
     app.include_router(ingest.router)
     _add_components(app, ingest.openapi_components())
     return app

@@ -9,9 +9,10 @@ challenge (`error="invalid_token"`) for a token that is missing or not good, 403
 `insufficient_scope` naming the scope for a good token that lacks it.
 
 API keys, for the surfaces whose pages use them, are checked the same way by
-`requires_key(scope, header)`, each surface naming the header its page uses; a bearer token
-is no key, so it opens none of those routes. The tenant's API access switch and the scope
-are checked alike for both kinds of credential.
+`requires_key(scope, header)`, each surface naming the header its page uses, or by
+`requires_basic_key(scope)` in HTTP Basic credentials, as xAPI clients send them; a bearer
+token is no key, so it opens none of those routes. The tenant's API access switch and the
+scope are checked alike for both kinds of credential.
 """
 
 import re
@@ -19,7 +20,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, OAuth2, SecurityScopes
+from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, OAuth2, SecurityScopes
 from starlette.exceptions import HTTPException
 
 from learnreport.api import tokens
@@ -204,6 +205,47 @@ def _key_principal(engine: sa.Engine, key: str, header: str, scope: str) -> Prin
     if scope not in principal.scopes:
         raise HTTPException(403, f"The API key lacks the scope {scope}.")
     return principal
+
+
+def requires_basic_key(scope: str) -> Any:
+    """A dependency giving the request's `Principal` once the API key sent as HTTP Basic
+    credentials holds `scope`: the key's id as the user name and its secret as the
+    password. xAPI's LRSs take "HTTP Basic Authentication" (Communication 4.0), and its
+    clients hold a user name and a password.
+
+    Refusals: 401 with a `Basic` challenge for anything else (no credentials, another
+    scheme, a client id, a wrong secret, all alike), 403 for a tenant whose API access is
+    off and for a key without the scope.
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    basic = HTTPBasic(
+        scheme_name="HTTPBasic",
+        realm=REALM,
+        description="An API key (`learnreport keys create`): its id, `SLUG.k_HEX`, as the "
+        "user name, and the part after the last dot as the password.",
+        auto_error=False,
+    )
+
+    def basic_principal(
+        engine: EngineDep,
+        credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
+    ) -> Principal:
+        key = f"{credentials.username}.{credentials.password}" if credentials else ""
+        principal = authenticate_key(engine, key) if KEY.fullmatch(key) else None
+        if principal is None:
+            raise HTTPException(
+                401,
+                "The credentials are not valid: send an API key's id as the user name and its "
+                "secret as the password, with HTTP Basic authentication.",
+                headers={"WWW-Authenticate": f'Basic realm="{REALM}"'},
+            )
+        _check_api_access(principal)
+        if scope not in principal.scopes:
+            raise HTTPException(403, f"The API key lacks the scope {scope}.")
+        return principal
+
+    return Depends(basic_principal)
 
 
 def requires_company_key(scope: str) -> Any:

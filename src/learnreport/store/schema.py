@@ -418,6 +418,8 @@ statements = sa.Table(
     _ref("content_id", "contents"),
     sa.Index(None, "tenant_id", "user_id", "content_id"),
     sa.Index(None, "tenant_id", "actor"),
+    sa.Index(None, "tenant_id", "activity"),
+    sa.Index(None, "tenant_id", "voids"),
     sa.Index(None, "tenant_id", "stored"),
     sa.Index(None, "tenant_id", "content_id"),
     comment="xAPI statements as received; matched ones feed results through the write path.",

@@ -126,6 +126,12 @@ def upgrade() -> None:
             batch_op.f("ix_statements_tenant_id_actor"), ["tenant_id", "actor"], unique=False
         )
         batch_op.create_index(
+            batch_op.f("ix_statements_tenant_id_activity"), ["tenant_id", "activity"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_statements_tenant_id_voids"), ["tenant_id", "voids"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_statements_tenant_id_content_id"),
             ["tenant_id", "content_id"],
             unique=False,
@@ -145,6 +151,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_statements_tenant_id_user_id_content_id"))
         batch_op.drop_index(batch_op.f("ix_statements_tenant_id_stored"))
         batch_op.drop_index(batch_op.f("ix_statements_tenant_id_content_id"))
+        batch_op.drop_index(batch_op.f("ix_statements_tenant_id_voids"))
+        batch_op.drop_index(batch_op.f("ix_statements_tenant_id_activity"))
         batch_op.drop_index(batch_op.f("ix_statements_tenant_id_actor"))
 
     op.drop_table("statements")
