@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from learnreport.domain.access import Principal, RoleName
 from learnreport.ingest import BatchRejected, ingest, xapi
-from learnreport.ingest.statements import Conflict, Forbidden, Stored, match_pending, store
+from learnreport.ingest.statements import Conflict, Forbidden, Stored, store
 from learnreport.reports import NATIVE, base
 from learnreport.store import tenants
 from learnreport.store.schema import groups, results, statements
@@ -66,10 +66,9 @@ def voiding(statement_id: str, email: str = "ann@acme.example") -> dict[str, Any
 def send(
     engine: sa.Engine, tenant: Tenant, *sent: dict[str, Any], groups: tuple[int, ...] | None = None
 ) -> Stored:
-    """Store statements as the xAPI routes do: match what waited, then store, one transaction."""
+    """Store statements as the xAPI routes do, in one transaction."""
     received = xapi.parse(copy.deepcopy(list(sent)))
     with engine.begin() as connection:
-        match_pending(connection, tenant.id)
         return store(connection, tenant.id, received, authority=AUTHORITY, limited_to=groups)
 
 
@@ -473,14 +472,13 @@ def test_the_voiding_example_is_stored_though_what_it_voids_is_not_and_voids_it_
     assert stored_results(engine, examples) == []
 
 
-def test_a_statement_about_someone_unknown_waits_and_is_matched_once_they_arrive(
+def test_a_statement_about_someone_unknown_waits_and_is_matched_by_the_batch_that_adds_them(
     engine: sa.Engine, acme: Tenant
 ) -> None:
     stored = send(engine, acme, said("completed", 5, email="newcomer@acme.example"))
     assert stored.unmatched == 1
     assert modules(engine, acme) == {}
     ingest(engine, acme.id, "users", [{"id": "u9", "email": "NewComer@acme.example"}])
-    send(engine, acme)
     row = modules(engine, acme)["u9", COURSE]
     assert (row["state"], row["completed_at"]) == ("completed", "2025-03-01T09:05:00Z")
 
@@ -492,8 +490,6 @@ def test_an_activity_arriving_later_is_matched_by_its_uuid_in_a_urn(
     send(engine, acme, said("passed", 1, activity=urn, score={"raw": 8, "max": 10}))
     late = {"id": "a-late", "name": "Late", "uuid": "0b6e3a52-9a4b-4e0b-9c38-6d2a9e1f7c11"}
     ingest(engine, acme.id, "activities", [late])
-    with engine.begin() as connection:
-        match_pending(connection, acme.id)
     [result] = stored_results(engine, acme)
     assert (result["state"], result["score"]) == ("passed", 80.0)
 

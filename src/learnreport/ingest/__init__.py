@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from learnreport.ingest import statements
 from learnreport.ingest.batches import Summary, write
 from learnreport.ingest.errors import BatchRejected, RecordError
 from learnreport.ingest.kinds import KINDS, PEOPLE_KINDS, TARGETS
@@ -18,6 +19,11 @@ from learnreport.store import bulk
 from learnreport.store.engine import writing
 
 __all__ = ["KINDS", "PEOPLE_KINDS", "BatchRejected", "RecordError", "Summary", "ingest", "upsert"]
+
+
+MATCHED_KINDS = ("users", "activities", "courses", "journeys", "programmes", "skills", "paths")
+"""The kinds xAPI statements name (their actor, their object): writing one may match
+statements that waited for it, whose results are then folded in the same transaction."""
 
 
 class UnknownKind(ValueError):
@@ -46,7 +52,10 @@ def upsert(
     target = TARGETS.get(kind)
     if target is None:
         raise UnknownKind(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return write(connection, tenant_id, kind, target, records, now=now, limited_to=limited_to)
+    summary = write(connection, tenant_id, kind, target, records, now=now, limited_to=limited_to)
+    if kind in MATCHED_KINDS and (summary.inserted or summary.updated):
+        statements.match_pending(connection, tenant_id)
+    return summary
 
 
 def ingest(

@@ -41,14 +41,13 @@ import sqlalchemy as sa
 
 from learnreport.domain.states import ResultState
 from learnreport.domain.xapi import VERBS, VOIDED, Standing, result_of
-from learnreport.ingest import upsert
-from learnreport.ingest.batches import allocate
+from learnreport.ingest.batches import allocate, people_within, write
 from learnreport.ingest.errors import BatchRejected, RecordError
+from learnreport.ingest.kinds import TARGETS
 from learnreport.ingest.records import ResultRecord
 from learnreport.ingest.xapi import GROUP, Statement, same_statement
-from learnreport.reports.visibility import members_below
 from learnreport.store import bulk
-from learnreport.store.schema import contents, memberships, results, statements, users
+from learnreport.store.schema import contents, results, statements, users
 from learnreport.store.types import format_timestamp
 
 RESULTS = uuid.UUID("6f1d3c0e-8a41-5b7e-9c2d-4e5f60718293")
@@ -269,10 +268,7 @@ def _check_departments(
     source authorized to void Statements" (Data 2.3.2). Without the target at hand, whom
     it is about cannot be told, so voiding it is refused too."""
     candidates = set(people.values()) | {t.user_id for t in targets.values() if t.user_id}
-    seen: set[int] = set()
-    for chunk in bulk.chunked(candidates):
-        query = members_below(tenant_id, groups).where(memberships.c.user_id.in_(chunk))
-        seen.update(connection.execute(query).scalars())
+    seen = people_within(connection, tenant_id, groups, candidates)
     for statement in received:
         if people.get(statement.actor) not in seen:
             raise Forbidden(
@@ -462,7 +458,7 @@ def _refold(connection: sa.Connection, tenant_id: int, pairs: set[Pair]) -> None
         attempt = stored.get(result_id, max(stored.values(), default=0) + 1)
         records.append(_record(result_id, person, thing, attempt, standing))
     if records:
-        upsert(connection, tenant_id, "results", records)
+        write(connection, tenant_id, "results", TARGETS["results"], records)
 
 
 def _external_ids(

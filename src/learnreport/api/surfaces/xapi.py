@@ -53,9 +53,10 @@ from learnreport.api.paging import context
 from learnreport.domain.access import Principal
 from learnreport.ingest import xapi
 from learnreport.ingest.errors import BatchRejected
-from learnreport.ingest.statements import Conflict, Forbidden, Stored, match_pending, store
+from learnreport.ingest.statements import Conflict, Forbidden, Stored, store
 from learnreport.reports import statements as records
 from learnreport.reports.statements import Filters
+from learnreport.store.engine import writing
 from learnreport.store.types import format_timestamp
 
 VERSION = "1.0.3"
@@ -344,23 +345,25 @@ def _parse(body: bytes, statement_id: str | None = None) -> list[xapi.Statement]
 def _store(
     engine: sa.Engine, principal: Principal, received: list[xapi.Statement], request: Request
 ) -> Stored:
-    """Match what waited for a person or an activity, then store the statements: one
-    transaction, all or nothing. Results the write path refuses are this server's fault,
-    not the request's, so only refused statements make a 400."""
+    """Store the statements: one transaction, all or nothing. Only refused statements make
+    a 400; a result the write path refuses clashed with a write made meanwhile (409)."""
     authority = {
         "objectType": "Agent",
         "account": {"homePage": str(request.base_url), "name": principal.credential},
     }
     try:
-        with engine.begin() as connection:
-            match_pending(connection, principal.tenant_id)
+        with writing(engine) as connection:
             return store(
                 connection, principal.tenant_id, received, authority=authority,
                 limited_to=principal.groups,
             )  # fmt: skip
     except BatchRejected as rejected:
         if rejected.kind != "statements":
-            raise
+            raise HTTPException(
+                409,
+                f"A result these statements move was written meanwhile ({rejected}); nothing "
+                "was stored. Send them again.",
+            ) from None
         raise _Refused(rejected) from None
     except Conflict as conflict:
         raise HTTPException(409, f"{conflict} with other content; it was not changed.") from None
