@@ -1,15 +1,17 @@
 """Fixtures for the API tests: bearer tokens without a round trip through `/oauth/token`, and
 forged ones that the server must refuse."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jwt
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from fastapi.testclient import TestClient
 
 from learnreport.api import tokens
+from learnreport.api.app import create_app
 from learnreport.config import Settings
 from learnreport.store import credentials, signing_keys
 from learnreport.store.tenants import Tenant
@@ -20,6 +22,14 @@ Token = Callable[..., str]
 Forge = Callable[..., str]
 """`forge(token, claims={...}, header={...}) -> str`: the token's claims and header with
 some changed (a value of `None` drops it), signed again with the server's newest key."""
+
+
+@pytest.fixture
+def client(engine: sa.Engine) -> Iterator[TestClient]:
+    """The application on the test's database, with default settings."""
+    app = create_app(Settings(database_url=engine.url.render_as_string(False)), engine)
+    with TestClient(app) as client:
+        yield client
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 ordering across pages, and statistics that agree with the results."""
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,8 +11,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learnreport.api.app import create_app
-from learnreport.config import Settings
 from learnreport.store import tenants
 from learnreport.store.schema import contents, custom_fields, groups, users
 from learnreport.store.tenants import Tenant
@@ -41,13 +39,6 @@ second, passed attempt."""
 
 UNTOUCHED = {("u1", "a3"), ("u3", "a2"), ("u3", "p1")}
 """Pairs of the active people (u1, u3) and the published content with neither."""
-
-
-@pytest.fixture
-def client(engine: sa.Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=engine.url.render_as_string(False)), engine)
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture

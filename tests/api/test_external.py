@@ -3,7 +3,7 @@ calls it: the API key, `api-version`, every body field and its errors, paging, t
 filter, visibility and tenants."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -13,8 +13,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learnreport.api.app import create_app
-from learnreport.config import Settings
 from learnreport.ingest import ingest
 from learnreport.store import credentials, tenants
 from learnreport.store.tenants import Tenant
@@ -69,13 +67,6 @@ EXAMPLE_RESPONSE = {
 """The page's example response, as it prints it."""
 
 Key = Callable[..., str]
-
-
-@pytest.fixture
-def client(engine: sa.Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=engine.url.render_as_string(False)), engine)
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The write surface: batches in, counted; bad batches named record by record and written not
 at all; limits before parsing; who may write what; erasure."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -24,12 +24,6 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 def make_client(engine: sa.Engine, **settings: Any) -> TestClient:
     url = engine.url.render_as_string(False)
     return TestClient(create_app(Settings(database_url=url, **settings), engine))
-
-
-@pytest.fixture
-def client(engine: sa.Engine) -> Iterator[TestClient]:
-    with make_client(engine) as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ tokens from its token URL, keyset page tokens, and department administrators."""
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -11,8 +11,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from learnreport.api.app import create_app
-from learnreport.config import Settings
 from learnreport.ingest import demo, ingest
 from learnreport.store import credentials, tenants
 from learnreport.store.schema import content_items, contents, enrollments, groups, users
@@ -81,13 +79,6 @@ class Ids:
 @pytest.fixture
 def ids(engine: sa.Engine, school: Tenant) -> Ids:
     return Ids(engine, school)
-
-
-@pytest.fixture
-def client(engine: sa.Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=engine.url.render_as_string(False)), engine)
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ formats, visibility and errors, through HTTP as a BI tool calls it."""
 import csv
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -12,9 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from learnreport.api.app import create_app
 from learnreport.api.surfaces.native import RESOURCES
-from learnreport.config import Settings
 from learnreport.domain.access import SCOPES
 from learnreport.ingest import ingest
 from learnreport.reports import NATIVE
@@ -23,13 +21,6 @@ from world import UUIDS
 
 Token = Callable[..., str]
 API = "/api/v2/reports"
-
-
-@pytest.fixture
-def client(engine: sa.Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=engine.url.render_as_string(False)), engine)
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture

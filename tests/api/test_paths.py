@@ -2,16 +2,14 @@
 page's order, its three ways to authenticate, and the session-wide list."""
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from learnreport.api.app import create_app
 from learnreport.api.logs import mask
-from learnreport.config import Settings
 from learnreport.ingest import ingest
 from learnreport.store import credentials
 from learnreport.store.tenants import Tenant
@@ -52,13 +50,6 @@ def paths(engine: sa.Engine, world: Tenant, other_tenant: Tenant) -> Tenant:
         [{"id": "s-theirs", "path_id": "pth1", "starts_at": "2025-01-01T00:00:00Z"}],
     )
     return world
-
-
-@pytest.fixture
-def client(engine: sa.Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=engine.url.render_as_string(False)), engine)
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ key restricted to groups."""
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,8 +13,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learnreport.api.app import create_app
-from learnreport.config import Settings
 from learnreport.ingest import ingest
 from learnreport.store import credentials, tenants
 from learnreport.store.tenants import Tenant
@@ -38,13 +36,6 @@ VERSION = {"X-Experience-API-Version": "1.0.3"}
 ADL = "http://adlnet.gov/expapi/verbs/"
 COURSE = "https://acme.example/courses/safety"
 STATEMENTS = "/xapi/statements"
-
-
-@pytest.fixture
-def client(engine: sa.Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=engine.url.render_as_string(False)), engine)
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 
 from learnreport.ingest.errors import BatchRejected, RecordError, from_validation
 from learnreport.store import bulk
-from learnreport.store.schema import group_tree, memberships, sequences
+from learnreport.store.schema import memberships, sequences
+from learnreport.store.tree import members_below
 from learnreport.store.types import JSONDocument, Timestamp, format_timestamp
 
 
@@ -336,21 +337,7 @@ def people_within(
     """Those of `people` who belong to one of `groups` or a group below them."""
     seen: set[int] = set()
     for chunk in bulk.chunked(people):
-        query = (
-            sa.select(memberships.c.user_id)
-            .join(
-                group_tree,
-                sa.and_(
-                    group_tree.c.tenant_id == memberships.c.tenant_id,
-                    group_tree.c.descendant_id == memberships.c.group_id,
-                ),
-            )
-            .where(
-                memberships.c.tenant_id == tenant_id,
-                group_tree.c.ancestor_id.in_(groups),
-                memberships.c.user_id.in_(chunk),
-            )
-        )
+        query = members_below(tenant_id, groups).where(memberships.c.user_id.in_(chunk))
         seen.update(connection.execute(query).scalars())
     return seen
 

@@ -21,6 +21,7 @@ from learnreport.ingest.records import MembershipRecord
 from learnreport.store import bulk
 from learnreport.store.schema import custom_fields, group_tree, groups, memberships, users
 from learnreport.store.schema import user_field_values as values
+from learnreport.store.tree import groups_below
 
 USER = Reference(users, "user_id", "user")
 GROUP = Reference(groups, "group_id", "group")
@@ -208,7 +209,4 @@ def _in_no_group(connection: sa.Connection, tenant_id: int, people: set[int]) ->
 
 def groups_within(connection: sa.Connection, tenant_id: int, groups: Sequence[int]) -> set[int]:
     """`groups` and every group below them."""
-    query = sa.select(group_tree.c.descendant_id).where(
-        group_tree.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(groups)
-    )
-    return set(connection.execute(query).scalars())
+    return set(connection.execute(groups_below(tenant_id, groups)).scalars())

@@ -6,36 +6,13 @@ those people's records; an unlimited principal sees the whole tenant. The group 
 closure table makes "a group and everything below it" one join, whatever the depth.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from learnreport.store.schema import group_tree, groups, memberships
-
-Groups = sa.Select[tuple[int]] | Sequence[int]
-"""Group ids, given as a list or as a query that selects them."""
-
-
-def members_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
-    """The ids of the people in any group at or below the groups `ancestors` selects."""
-    return (
-        sa.select(memberships.c.user_id)
-        .join(
-            group_tree,
-            sa.and_(
-                group_tree.c.tenant_id == memberships.c.tenant_id,
-                group_tree.c.descendant_id == memberships.c.group_id,
-            ),
-        )
-        .where(memberships.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(ancestors))
-    )
-
-
-def groups_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
-    return sa.select(group_tree.c.descendant_id).where(
-        group_tree.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(ancestors)
-    )
+from learnreport.store.schema import groups
+from learnreport.store.tree import groups_below, members_below
 
 
 def named_groups(tenant_id: int, names: Iterable[str]) -> sa.Select[tuple[int]]:
