@@ -1,8 +1,9 @@
 """The write path's rules, on SQLite and PostgreSQL: all-or-nothing, idempotent, by external id."""
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, get_args
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from learnreport.ingest import BatchRejected, ingest, upsert
 from learnreport.ingest.batches import canonical
+from learnreport.ingest.kinds import TARGETS
 from learnreport.store.schema import groups, results, users
 from learnreport.store.tenants import Tenant
 
@@ -272,3 +274,22 @@ def test_a_writer_limited_to_departments_writes_only_records_of_their_people(
             {"id": "r9", "user_id": "u9", "content_id": "a1", "state": "passed"},
         ], limited_to=(sales,))  # fmt: skip
     assert summary.inserted == 1
+
+
+def test_no_record_field_admits_text_longer_than_its_column_holds() -> None:
+    """PostgreSQL refuses such text with an error that names no record; the record's own
+    limit names it."""
+    too_long = []
+    for kind, target in TARGETS.items():
+        for field in msgspec.structs.fields(target.record):
+            column = target.table.c.get(target.renamed.get(field.name, field.name))
+            length = getattr(getattr(column, "type", None), "length", None)
+            limits = [
+                meta.max_length
+                for arg in get_args(field.type)
+                for meta in getattr(arg, "__metadata__", ())
+                if getattr(meta, "max_length", None) is not None
+            ]
+            if length is not None and field.name != "id" and any(m > length for m in limits):
+                too_long.append(f"{kind}.{field.name}")
+    assert too_long == []

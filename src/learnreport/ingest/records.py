@@ -22,6 +22,8 @@ Uuid = Annotated[
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 Text = Annotated[str, msgspec.Meta(max_length=255)]
+Code = Annotated[str, msgspec.Meta(max_length=63)]
+"""A short label: a type, a grade, a SKU, an abbreviation."""
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=2048)]
 Instant = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -59,7 +61,7 @@ class GroupRecord(Record, kw_only=True):
     id: Id
     uuid: Uuid | None = None
     name: Text
-    type: Text | None = None
+    type: Code | None = None
     name_i18n: dict[Text, Text] | None = None
     parent_id: Id | None = None
     external_name: Text | None = None
@@ -81,7 +83,7 @@ class ContentRecord(Record, kw_only=True):
 
 class ActivityRecord(ContentRecord, kw_only=True):
     identifier: Text | None = None
-    type: Text | None = None
+    type: Code | None = None
     duration: Count | None = None
     training_type: TrainingType | None = None
     accreditation_points: Annotated[float, msgspec.Meta(ge=0)] | None = None
@@ -111,8 +113,8 @@ class ProgrammeRecord(Record, kw_only=True):
     id: Id
     uuid: Uuid | None = None
     title: Name
-    sku: Text | None = None
-    abbreviation: Text | None = None
+    sku: Code | None = None
+    abbreviation: Code | None = None
     duration: Count | None = None
     published: bool = True
     activity_ids: list[Id] = []
@@ -168,7 +170,7 @@ class ResultRecord(Record, kw_only=True):
     state: ResultState
     progress: Percent = 0.0
     score: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    grade: Text | None = None
+    grade: Code | None = None
     time_spent: Count = 0
     views: Count = 0
     flagged: bool = False
