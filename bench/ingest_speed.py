@@ -6,7 +6,8 @@ same table with the same indexes: what the database itself costs, the floor unde
 write path. Against it the script times the write path (`ingest.upsert`, batches of
 10,000, as a file import calls it) and HTTP batches of 1,000 results sent by concurrent
 clients to a server on loopback. Every figure is of new results on a store that already
-holds the people and activities they point at. Run it from the repository root:
+holds the people and activities they point at, and whose statistics are current (as
+autovacuum keeps them on a PostgreSQL server). Run it from the repository root:
 
     python -m bench.ingest_speed [--results 100000] [--postgresql URL] [--clients 4]
 """
@@ -31,6 +32,7 @@ import orjson
 import sqlalchemy as sa
 
 from learnreport.ingest import ingest, upsert
+from learnreport.ingest.demo import refresh_statistics
 from learnreport.store import credentials, tenants
 from learnreport.store.engine import create_engine
 from learnreport.store.migrate import upgrade
@@ -162,7 +164,9 @@ def measure(name: str, url: str, count: int, clients: int) -> list[str]:
     ingest(engine, tenant.id, "activities", [
         {"id": f"a{n}", "name": f"Activity {n}"} for n in range(ACTIVITIES)
     ])  # fmt: skip
+    refresh_statistics(engine)
     floor = reference(engine, tenant.id, count)
+    refresh_statistics(engine)
     direct = write_path(engine, tenant.id, count)
     engine.dispose()
     with server(url) as address:
