@@ -17,7 +17,7 @@ Matching
     or is `urn:uuid:` and a content's uuid. The account's homePage is not compared: the
     platform's accounts are the tenant's users. Groups, `mbox_sha1sum` and `openid` actors
     match no one. A statement that matches nothing is stored all the same and matched by
-    `match_pending` once its person or activity arrives.
+    `match_pending`, which the write path calls when it writes people or content.
 
 Results
     Each pair of a person and a content with statements has one result, folded by
