@@ -233,13 +233,12 @@ def _to_rows(
 def _find_existing(batch: Batch) -> None:
     table = batch.target.table
     columns = [c for c in table.columns if c.name != "tenant_id"]
-    keys = list({row["external_id"] for row in batch.rows})
-    for chunk in bulk.chunked(keys):
-        query = sa.select(*columns).where(
-            table.c.tenant_id == batch.tenant_id, table.c.external_id.in_(chunk)
-        )
-        for found in batch.connection.execute(query).mappings():
-            batch.existing[found["external_id"]] = dict(found)
+    keys = {row["external_id"] for row in batch.rows}
+    query = sa.select(*columns).where(
+        table.c.tenant_id == batch.tenant_id, bulk.among(table.c.external_id, keys)
+    )
+    for found in batch.connection.execute(query).mappings():
+        batch.existing[found["external_id"]] = dict(found)
     wanted = batch.target.fixed.get("kind")
     if wanted is None:
         return
@@ -389,13 +388,12 @@ def lookup(
 ) -> dict[str, tuple[int, str | None]]:
     table = reference.table
     kind = table.c.kind if "kind" in table.c else sa.null()
-    found: dict[str, tuple[int, str | None]] = {}
-    for chunk in bulk.chunked(keys):
-        query = sa.select(table.c.external_id, table.c.id, kind).where(
-            table.c.tenant_id == tenant_id, table.c.external_id.in_(chunk)
-        )
-        found.update({key: (id_, kind_) for key, id_, kind_ in connection.execute(query)})
-    return found
+    if not keys:
+        return {}
+    query = sa.select(table.c.external_id, table.c.id, kind).where(
+        table.c.tenant_id == tenant_id, bulk.among(table.c.external_id, keys)
+    )
+    return {key: (id_, kind_) for key, id_, kind_ in connection.execute(query)}
 
 
 _KEEP_ON_UPDATE = ("created_at", "uuid")
