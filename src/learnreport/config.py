@@ -19,6 +19,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB.",
     )
     pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
+    threads: int = Field(
+        default=2,
+        ge=1,
+        description="Requests one process works on at once; more wait their turn. Run more "
+        "processes (`serve --workers`) to use more cores.",
+    )
     ingest_batch_size: int = Field(
         default=10_000, ge=1, description="Records per all-or-nothing ingest batch."
     )

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from anyio import to_thread
 from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -184,3 +185,18 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(app: FastAPI) ->
         "status": 500,
         "detail": "The server could not complete the request.",
     }
+
+
+def test_a_process_works_on_as_many_requests_at_once_as_the_threads_setting(
+    database_url: str, engine: sa.Engine
+) -> None:
+    app = create_app(Settings(database_url=database_url, threads=3), engine)
+
+    with TestClient(app) as client:
+        limiter = client.portal.call(_thread_limit)
+
+    assert limiter == 3
+
+
+async def _thread_limit() -> float:
+    return to_thread.current_default_thread_limiter().total_tokens

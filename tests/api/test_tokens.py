@@ -381,3 +381,54 @@ def test_token_fixture_issues_tokens_the_server_accepts(
 
     assert claims.tenant == "acme"
     assert claims.scopes == {"read.user.reports"}
+
+
+@SQLITE_ONLY
+def test_a_remembered_token_is_verified_again_by_no_signature_check(
+    engine: sa.Engine, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = tokens.issue(engine, SETTINGS, principal(tenant)).token
+    first = verify(engine, good)
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the token was decoded again")
+
+    monkeypatch.setattr(jwt, "decode", no_decoding)
+
+    assert verify(engine, good) == first
+
+
+@SQLITE_ONLY
+def test_a_remembered_token_is_refused_once_it_expires(
+    engine: sa.Engine, tenant: Tenant, forge: Forge
+) -> None:
+    good = tokens.issue(engine, SETTINGS, principal(tenant)).token
+    almost = forge(good, {"exp": int(time.time()) + 1 - tokens.LEEWAY})
+    assert verify(engine, almost)
+
+    time.sleep(2)
+
+    assert "expired" in refused(engine, almost)
+
+
+@SQLITE_ONLY
+def test_a_remembered_token_is_refused_under_another_audience_or_issuer_setting(
+    engine: sa.Engine, tenant: Tenant
+) -> None:
+    good = tokens.issue(engine, SETTINGS, principal(tenant)).token
+    assert verify(engine, good)
+
+    assert "audience" in refused(engine, good, Settings(token_audience="other"))
+    assert "issuer" in refused(engine, good, Settings(token_issuer="other"))
+
+
+@SQLITE_ONLY
+def test_remembered_tokens_are_bounded_and_still_verify_after_starting_over(
+    engine: sa.Engine, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokens, "REMEMBERED_AT_MOST", 3)
+    issued = [tokens.issue(engine, SETTINGS, principal(tenant)).token for _ in range(5)]
+
+    for token in issued * 2:
+        assert verify(engine, token)
+    assert len(tokens._ring(engine)._verified) <= 3

@@ -259,32 +259,37 @@ def _key_principal(connection: sa.Connection, row: Any, key: str) -> Principal |
     return _principal(connection, row, None)
 
 
+_ACTIVE = (
+    sa.select(
+        tenants.c.id.label("tenant_id"),
+        tenants.c.slug,
+        tenants.c.api_access_enabled,
+        credentials.c.id,
+        credentials.c.public_id,
+        credentials.c.secret_hash,
+        credentials.c.role,
+        credentials.c.scopes,
+        credentials.c.limited_to_groups,
+        credentials.c.last_used_at,
+    )
+    .join_from(credentials, tenants, credentials.c.tenant_id == tenants.c.id)
+    .where(
+        tenants.c.slug == sa.bindparam("slug"),
+        credentials.c.public_id == sa.bindparam("public_id"),
+        credentials.c.kind == sa.bindparam("kind"),
+        credentials.c.revoked_at.is_(None),
+    )
+)
+"""Built once, because every request runs it: building it anew took 125 of the 147
+microseconds a lookup cost on SQLite."""
+
+
 def _active(connection: sa.Connection, public_id: str, kind: Kind) -> Any:
     slug = tenant_slug(public_id)
     if slug is None:
         return None
-    query = (
-        sa.select(
-            tenants.c.id.label("tenant_id"),
-            tenants.c.slug,
-            tenants.c.api_access_enabled,
-            credentials.c.id,
-            credentials.c.public_id,
-            credentials.c.secret_hash,
-            credentials.c.role,
-            credentials.c.scopes,
-            credentials.c.limited_to_groups,
-            credentials.c.last_used_at,
-        )
-        .join_from(credentials, tenants, credentials.c.tenant_id == tenants.c.id)
-        .where(
-            tenants.c.slug == slug,
-            credentials.c.public_id == public_id,
-            credentials.c.kind == kind,
-            credentials.c.revoked_at.is_(None),
-        )
-    )
-    return connection.execute(query).first()
+    values = {"slug": slug, "public_id": public_id, "kind": kind}
+    return connection.execute(_ACTIVE, values).first()
 
 
 def _principal(connection: sa.Connection, row: Any, scopes: Iterable[str] | None) -> Principal:
