@@ -121,3 +121,36 @@ def test_keyset_pages_numbered_pages_and_the_stream_list_the_same_rows(
     assert [tuple(row) for row in keyset] == [tuple(row) for row in numbered]
     assert [tuple(row) for row in streamed] == [tuple(row) for row in numbered]
     assert len(numbered) == total
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    asks=st.lists(
+        st.tuples(
+            st.sampled_from([None, "Sales", "Sales Benelux"]),
+            st.sampled_from([{}, {"state": ["completed"]}, {"user_id": ["u1", "u2"]}]),
+        ),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_keyset_pages_asked_in_any_order_keep_each_principals_view_and_filters(
+    engine: sa.Engine, world: Tenant, asks: list[tuple[str | None, dict[str, Any]]]
+) -> None:
+    """Keyset queries are built once and kept: one kept for one view or filter must never
+    answer another."""
+    with engine.connect() as connection:
+        report = NATIVE["modules"].define(connection, world.id)
+        for group, criteria in asks:
+            who = principal(world, None if group is None else (group_id(engine, world, group),))
+            expected = base.page(connection, report, who, criteria, offset=0, limit=1000)
+            seen: list[Any] = []
+            after = None
+            while True:
+                rows, after = base.seek(connection, report, who, criteria, after=after, limit=2)
+                seen.extend(rows)
+                if after is None:
+                    break
+            assert [tuple(row) for row in seen] == [tuple(row) for row in expected]

@@ -10,7 +10,9 @@ Every query is limited to the principal's tenant and visibility here, once, so t
 report and no surface can forget it.
 """
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +153,53 @@ def seek(
 ) -> tuple[list[Row], tuple[Any, ...] | None]:
     """Up to `limit` rows after the key `after`, and the key of the last one: the cursor of
     the next page, or None when this page is the last."""
+    query = _seeking(report, principal, criteria, resumed=after is not None)
+    values = {f"_after{n}": value for n, value in enumerate(after or ())}
+    found = connection.execute(query, {**values, "_limit": limit + 1}).all()
+    width = len(report.columns)
+    rows = [row[:width] for row in found[:limit]]
+    last = tuple(found[limit - 1][width:]) if len(found) > limit else None
+    return rows, last
+
+
+_SEEKS: "OrderedDict[Hashable, tuple[Report, sa.Select[Any]]]" = OrderedDict()
+_SEEKS_KEPT = 256
+_seeks_lock = threading.Lock()
+
+
+def _seeking(
+    report: Report, principal: Principal, criteria: Criteria, *, resumed: bool
+) -> sa.Select[Any]:
+    """The keyset query, built once for each report, visibility and criteria, with the key
+    and the page size left as parameters.
+
+    A client paging through a report asks the same query again and again: built anew, it
+    took 250 of the 500 microseconds a page of 100 modules cost on SQLite, and 250 of 310
+    for a page of one. The report itself is held with its query, so that an id of a report
+    gone cannot be taken for a new one's.
+    """
+    try:
+        key: Hashable = (id(report), principal.tenant_id, principal.groups, resumed,
+                         _frozen(criteria))  # fmt: skip
+        hash(key)
+    except TypeError:
+        return _seek_query(report, principal, criteria, resumed=resumed)
+    with _seeks_lock:
+        kept = _SEEKS.get(key)
+        if kept is not None and kept[0] is report:
+            _SEEKS.move_to_end(key)
+            return kept[1]
+    query = _seek_query(report, principal, criteria, resumed=resumed)
+    with _seeks_lock:
+        _SEEKS[key] = (report, query)
+        if len(_SEEKS) > _SEEKS_KEPT:
+            _SEEKS.popitem(last=False)
+    return query
+
+
+def _seek_query(
+    report: Report, principal: Principal, criteria: Criteria, *, resumed: bool
+) -> sa.Select[Any]:
     keys = report.keys
     query = select(report, principal, criteria).add_columns(
         *(key.label(f"_key{n}") for n, key in enumerate(keys))
@@ -158,12 +207,17 @@ def seek(
     # From the start too the first key is a range (ids are positive), so that the planner
     # walks its index in order and stops at the page's end instead of sorting every row,
     # as SQLite otherwise may.
-    query = query.where(keys[0] > 0 if after is None else _after(keys, after))
-    found = connection.execute(query.order_by(*keys).limit(limit + 1)).all()
-    width = len(report.columns)
-    rows = [row[:width] for row in found[:limit]]
-    last = tuple(found[limit - 1][width:]) if len(found) > limit else None
-    return rows, last
+    after = [sa.bindparam(f"_after{n}") for n in range(len(keys))]
+    query = query.where(_after(keys, after) if resumed else keys[0] > 0)
+    return query.order_by(*keys).limit(sa.bindparam("_limit"))
+
+
+def _frozen(value: Any) -> Hashable:
+    if isinstance(value, Mapping):
+        return tuple(sorted((name, _frozen(item)) for name, item in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    return value
 
 
 def _after(keys: Sequence[ColumnElement[Any]], after: Sequence[Any]) -> ColumnElement[bool]:
