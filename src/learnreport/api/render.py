@@ -6,8 +6,6 @@ One renderer per format knows its opening, its rows and its closing: an export i
 parts in turn, and a page or a record the same rows in the format's envelope, if it has one.
 """
 
-import csv
-import io
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,6 +17,7 @@ import orjson
 from starlette.requests import Request
 
 from learnreport.api.errors import InvalidParameters
+from learnreport.store import csv_text
 
 Row = Sequence[Any]
 
@@ -192,10 +191,10 @@ class _Csv(_Renderer):
     media_type = "text/csv; charset=utf-8"
 
     def opening(self, columns: Sequence[str]) -> bytes:
-        return _csv([columns])
+        return csv_text.lines([columns])
 
     def rows(self, columns: Sequence[str], rows: Sequence[Row], *, first: bool) -> bytes:
-        return _csv(rows)
+        return csv_text.lines(rows)
 
 
 class _Xml(_Renderer):
@@ -313,36 +312,6 @@ def _records(columns: Sequence[str], rows: Iterable[Row]) -> list[dict[str, Any]
     `zip(columns, row, strict=True)` and 134 ms for a dict comprehension (CPython 3.11).
     """
     return list(map(dict, map(zip, repeat(columns), rows)))
-
-
-_FORMULA_STARTS: Final = frozenset("=+-@\t\r")
-_SURROGATES: Final = re.compile(r"[\ud800-\udfff]")
-
-
-def _csv(rows: Iterable[Row]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(map(_csv_cell, row) for row in rows)
-    text = buffer.getvalue()
-    try:
-        return text.encode()
-    except UnicodeEncodeError:
-        return _SURROGATES.sub("\ufffd", text).encode()
-
-
-def _csv_cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading `'` (OWASP CSV injection).
-
-    Numbers are never text here, so `-3` stays a number; `None` is left to the csv module,
-    which writes an empty cell.
-    """
-    kind = type(value)
-    if kind is str:
-        return "'" + value if value[:1] in _FORMULA_STARTS else value
-    if kind is bool:
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return value
 
 
 _XML_DECLARATION: Final = b'<?xml version="1.0" encoding="utf-8"?>'

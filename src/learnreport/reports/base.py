@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from learnreport.domain.access import Principal
 from learnreport.reports.filters import Bound, Criteria, Filter, Param
 from learnreport.reports.visibility import groups_seen, people_seen
+from learnreport.store import csv_stream, csv_text
 
 Row = Sequence[Any]
 
@@ -256,3 +257,40 @@ def stream(
         yield from result.partitions(batch)
     finally:
         result.close()
+
+
+def stream_csv(
+    connection: sa.Connection, report: Report, principal: Principal, criteria: Criteria
+) -> Iterator[bytes]:
+    """`stream` as CSV, the header line first: byte for byte what `csv_text.lines` writes
+    for `stream`'s rows, written by PostgreSQL's `COPY` where it can write every column.
+
+    On SQLite the rows take the Python path: SQLite wrote the same bytes in SQL (quoting
+    in CASE expressions, a float only when 15 digits give it back) but slower, 1.95 s
+    against 1.83 s over 137,790 rows of the modules report, as testing each text field for
+    characters to quote costs it more than the csv module does. A report with JSON columns,
+    whose text only Python writes the same way, or with a single column, which the csv
+    module and COPY treat apart, takes the Python path too.
+    """
+    yield csv_text.lines([report.names])
+    kinds = _csv_kinds(report)
+    if kinds is None or connection.dialect.name != "postgresql":
+        for rows in stream(connection, report, principal, criteria):
+            if rows:
+                yield csv_text.lines(rows)
+        return
+    fields = [
+        csv_text.csv_field(column.expression, kind)
+        for column, kind in zip(report.columns, kinds, strict=True)
+    ]
+    query = select(report, principal, criteria).order_by(*report.keys)
+    yield from csv_stream.postgresql_copy(connection, query.with_only_columns(*fields))
+
+
+def _csv_kinds(report: Report) -> list[csv_text.Kind] | None:
+    if len(report.columns) < 2:
+        return None
+    try:
+        return [csv_text.Kind(column.type) for column in report.columns]
+    except ValueError:
+        return None

@@ -153,6 +153,9 @@ def _export(resource: Resource) -> Callable[..., Response]:
 
         def chunks() -> Iterator[bytes]:
             with engine.connect() as connection:
+                if fmt == "csv":
+                    yield from base.stream_csv(connection, report, principal, criteria)
+                    return
                 yield from render.stream(
                     fmt, report.names, base.stream(connection, report, principal, criteria)
                 )
