@@ -263,18 +263,19 @@ def stream_csv(
     connection: sa.Connection, report: Report, principal: Principal, criteria: Criteria
 ) -> Iterator[bytes]:
     """`stream` as CSV, the header line first: byte for byte what `csv_text.lines` writes
-    for `stream`'s rows, written by PostgreSQL's `COPY` where it can write every column.
+    for `stream`'s rows, with as much of the writing as it can left to the database.
 
-    On SQLite the rows take the Python path: SQLite wrote the same bytes in SQL (quoting
-    in CASE expressions, a float only when 15 digits give it back) but slower, 1.95 s
-    against 1.83 s over 137,790 rows of the modules report, as testing each text field for
-    characters to quote costs it more than the csv module does. A report with JSON columns,
-    whose text only Python writes the same way, or with a single column, which the csv
-    module and COPY treat apart, takes the Python path too.
+    PostgreSQL writes every line itself with `COPY`. SQLite puts each value in the form the
+    csv module writes as it is (the formula guard, booleans as words), and the module writes
+    the driver's rows without a Python call per value; writing whole lines in SQL was slower
+    there, as testing every text for characters to quote costs SQLite more than the csv
+    module. A report with JSON columns, whose text only Python writes the same way, or with
+    a single column, which the csv module and COPY treat apart, takes the rows as `stream`
+    gives them.
     """
     yield csv_text.lines([report.names])
     kinds = _csv_kinds(report)
-    if kinds is None or connection.dialect.name != "postgresql":
+    if kinds is None:
         for rows in stream(connection, report, principal, criteria):
             if rows:
                 yield csv_text.lines(rows)
@@ -284,7 +285,7 @@ def stream_csv(
         for column, kind in zip(report.columns, kinds, strict=True)
     ]
     query = select(report, principal, criteria).order_by(*report.keys)
-    yield from csv_stream.postgresql_copy(connection, query.with_only_columns(*fields))
+    yield from csv_stream.by_database(connection, query.with_only_columns(*fields))
 
 
 def _csv_kinds(report: Report) -> list[csv_text.Kind] | None:

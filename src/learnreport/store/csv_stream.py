@@ -5,13 +5,24 @@ through SQLAlchemy rendered by the csv module took 2.0 s, this 1.34 s, `psql`'s 
 0.88 s (PostgreSQL 15, psycopg 3.3).
 """
 
+import csv
+import io
 from collections.abc import Iterator
 from typing import Any, Final
 
 import sqlalchemy as sa
 
+from learnreport.store import csv_text
+
 BATCH: Final = 2000
 """Rows per batch read from the driver."""
+
+
+def by_database(connection: sa.Connection, query: sa.Select[Any]) -> Iterator[bytes]:
+    """The CSV lines of `query`, a select of `csv_text.csv_field`s, in batches."""
+    if connection.dialect.name == "postgresql":
+        return postgresql_copy(connection, query)
+    return sqlite_rows(connection, query)
 
 
 def postgresql_copy(
@@ -57,3 +68,26 @@ def _crlf(text: bytes, quoted: bool) -> tuple[bytes, bool]:
     for index in range(outside, len(parts), 2):
         parts[index] = parts[index].replace(b"\n", b"\r\n")
     return b'"'.join(parts), quoted != (len(parts) % 2 == 0)
+
+
+def sqlite_rows(
+    connection: sa.Connection, query: sa.Select[Any], batch: int = BATCH
+) -> Iterator[bytes]:
+    """The driver's rows of `query` written by the csv module as they come: no SQLAlchemy
+    row and no Python call per value."""
+    state = query.compile(dialect=connection.dialect).construct_expanded_state()
+    parameters = [
+        state.processors[name](state.parameters[name])
+        if name in state.processors
+        else state.parameters[name]
+        for name in state.positiontup or ()
+    ]
+    driver: Any = connection.connection.driver_connection
+    cursor = driver.execute(state.statement, parameters)
+    try:
+        while rows := cursor.fetchmany(batch):
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+            yield csv_text.encoded(buffer.getvalue())
+    finally:
+        cursor.close()

@@ -34,7 +34,11 @@ _SURROGATES: Final = re.compile(r"[\ud800-\udfff]")
 def lines(rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(map(cell, row) for row in rows)
-    text = buffer.getvalue()
+    return encoded(buffer.getvalue())
+
+
+def encoded(text: str) -> bytes:
+    """UTF-8, with a lone surrogate (which no UTF-8 holds) replaced by U+FFFD."""
     try:
         return text.encode()
     except UnicodeEncodeError:
@@ -123,3 +127,21 @@ def _csv_field_postgresql(element: csv_field, compiler: SQLCompiler, **kw: Any) 
         f"WHEN {value} = '-Infinity'::float8 THEN '-inf' "
         f"ELSE {value}::text END"
     )
+
+
+_FORMULA_SQLITE: Final = ", ".join(
+    f"char({ord(c)})" if c < " " else f"'{c}'" for c in sorted(FORMULA_STARTS)
+)
+
+
+@compiles(csv_field, "sqlite")
+def _csv_field_sqlite(element: csv_field, compiler: SQLCompiler, **kw: Any) -> str:
+    """The value the csv module writes as `cell` would have it: text with its formula
+    guard, booleans as words, numbers and NULL as they are."""
+    value = f"({compiler.process(element.value, **kw)})"
+    if element.kind is Kind.TEXT and not element.canonical:
+        formula = f"substr({value}, 1, 1) IN ({_FORMULA_SQLITE})"
+        return f"CASE WHEN {formula} THEN '''' || {value} ELSE {value} END"
+    if element.kind is Kind.BOOLEAN:
+        return f"CASE {value} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
+    return value
