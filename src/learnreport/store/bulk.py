@@ -31,6 +31,10 @@ class among(ColumnElement[bool]):
 
     inherit_cache = False
     type = sa.Boolean()
+    _is_implicitly_boolean = True
+    """A condition in itself: without it SQLAlchemy writes `... IN (...) = 1` on SQLite,
+    which no index serves, and a batch's lookup scanned the tenant's table (7.7 of 13.5 s
+    of a batch of new people against a million stored results)."""
 
     def __init__(self, column: ColumnElement[Any], values: Iterable[Any]) -> None:
         self.column = column
