@@ -1,0 +1,93 @@
+"""`python -m bench build`: write a size's dataset through the real write path.
+
+Every record goes through `learnreport.ingest.upsert` in batches of 10,000, each its own
+write transaction, as a file import writes them: the build doubles as a measurement of the
+write path at scale, and its records per second are kept in bench/data/<size>.json.
+"""
+
+import json
+import platform
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench import databases
+from bench.dataset import SIZES, Generator, tenants
+from learnreport.ingest import upsert
+from learnreport.ingest.demo import refresh_statistics
+from learnreport.store import tenants as stored_tenants
+from learnreport.store.engine import writing
+from learnreport.store.migrate import upgrade
+
+NOW = "2026-01-01T00:00:00Z"
+REPORT_EVERY = 5.0
+"""Seconds between progress lines."""
+
+
+def build(size_name: str, backend: str, server: str) -> dict[str, object]:
+    size = SIZES[size_name]
+    url = databases.url(size_name, backend, server)
+    databases.recreate(url)
+    engine = databases.engine(url)
+    upgrade(engine)
+    written: Counter[str] = Counter()
+    started = last = time.perf_counter()
+    for tenant in tenants(size):
+        with engine.begin() as connection:
+            tenant_id = stored_tenants.create(connection, tenant.slug, tenant.name).id
+        for kind, batch in Generator(tenant).batches():
+            with writing(engine) as connection:
+                upsert(connection, tenant_id, kind, batch, now=NOW)
+            written[kind] += len(batch)
+            if time.perf_counter() - last >= REPORT_EVERY:
+                last = time.perf_counter()
+                _progress(written, last - started)
+    loaded = time.perf_counter() - started
+    refresh_statistics(engine)
+    if backend == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    record = {
+        "size": size_name,
+        "backend": backend,
+        "records": dict(written),
+        "total_records": sum(written.values()),
+        "load_seconds": round(loaded, 1),
+        "seconds": round(seconds, 1),
+        "records_per_second": round(sum(written.values()) / loaded),
+        "machine": f"{platform.processor() or platform.machine()}, Python {sys.version.split()[0]}",
+        "database_bytes": _database_bytes(url),
+    }
+    databases.DATA.mkdir(exist_ok=True)
+    suffix = "" if backend == "sqlite" else f"-{backend}"
+    path = databases.DATA / f"{size_name}{suffix}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(
+        f"built {size_name} on {backend}: {record['total_records']:,} records in "
+        f"{seconds:,.0f} s ({record['records_per_second']:,} records/s); {path}"
+    )
+    return record
+
+
+def _progress(written: Counter[str], seconds: float) -> None:
+    total = sum(written.values())
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in written.items())
+    print(
+        f"{seconds:7.0f} s  {total:>11,} records  {total / seconds:8,.0f}/s  ({kinds})", flush=True
+    )
+
+
+def _database_bytes(url: str) -> int:
+    if url.startswith("sqlite"):
+        return Path(url.removeprefix("sqlite:///")).stat().st_size
+    engine = databases.engine(url)
+    with engine.connect() as connection:
+        size = connection.execute(sa.text("SELECT pg_database_size(current_database())"))
+        value = int(size.scalar_one())
+    engine.dispose()
+    return value

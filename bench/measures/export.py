@@ -1,0 +1,188 @@
+"""Full export: every row of the modules report as CSV, and the server's memory meanwhile.
+
+learnreport streams the export over HTTP and writes it with `learnreport export`; the
+references are the database shell running the report's own SQL (the floor: no HTTP, no
+rendering in Python) and Datasette streaming the tenant's raw results table as CSV (its
+fastest form: keyset pages on the primary key, no joins). Every output goes to a file, and
+the files are compared after the clocks stop, so checking costs no measured time.
+"""
+
+import csv
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bench import databases, shell
+from bench.figures import Check, Failed, Figure
+from bench.run_context import TENANT, Run
+from learnreport.reports import NATIVE, base
+
+MEASURE = "Full export"
+PATH = "/api/v2/reports/modules/export/?format=csv"
+
+
+def measure(run: Run) -> tuple[list[Figure], list[Check]]:
+    before = run.server.peak_rss_mb()
+    http_file, cli_file, ref_file = (run.scratch / f"{n}.csv" for n in ("http", "cli", "ref"))
+    http_seconds, sent = _http(run, http_file)
+    after = run.server.peak_rss_mb()
+    cli_seconds = _cli(run, cli_file)
+    ref_seconds = shell.csv_export(run.database_url, report_sql(run), ref_file)
+    http_ids, cli_ids, ref_ids = (_ids(f) for f in (http_file, cli_file, ref_file))
+    rows = http_ids[0]
+    run.modules_rows = rows
+    tool = "sqlite3 -csv" if run.backend == "sqlite" else "psql \\copy"
+    floor = rows / ref_seconds
+    http_rate = rows / http_seconds
+    figures = [
+        Figure(
+            MEASURE,
+            "CSV over HTTP",
+            http_rate,
+            "rows/s",
+            f"{tool} (report SQL)",
+            floor,
+            "≥ 0.8x",
+            http_rate >= 0.8 * floor,
+            {"rows": rows, "bytes": sent, "seconds": http_seconds},
+        ),
+        Figure(
+            MEASURE,
+            "learnreport export (CLI, incl. start-up)",
+            rows / cli_seconds,
+            "rows/s",
+            f"{tool} (report SQL)",
+            floor,
+            extra={"seconds": cli_seconds},
+        ),
+    ]
+    if run.datasette is not None:
+        datasette_rate, datasette_rows = _datasette(run)
+        figures.append(
+            Figure(
+                MEASURE,
+                "CSV over HTTP",
+                http_rate,
+                "rows/s",
+                "Datasette CSV stream (raw results table)",
+                datasette_rate,
+                "≥ 5x",
+                http_rate >= 5 * datasette_rate,
+                {"datasette_rows": datasette_rows},
+            )
+        )
+    growth = after - before
+    figures.append(
+        Figure(
+            "Memory",
+            f"server peak RSS after the full export (growth {growth:.1f} MB)",
+            after,
+            "MB",
+            "peak RSS after start-up and warm-up",
+            before,
+            "growth ≤ 50 MB",
+            growth <= 50,
+            {"growth_mb": growth},
+        )
+    )
+    checks = [
+        Check(
+            "export rows",
+            http_ids[0] == cli_ids[0] == ref_ids[0] > 0,
+            f"HTTP {http_ids[0]:,}, CLI {cli_ids[0]:,}, {tool} {ref_ids[0]:,} rows",
+        ),
+        Check(
+            "export ids in order",
+            http_ids[1] == cli_ids[1] == ref_ids[1],
+            "the id column, in order, is the same in the three exports",
+        ),
+    ]
+    return figures, checks
+
+
+def report_sql(run: Run) -> str:
+    """The modules report's own query for the owner, in key order, values inlined."""
+    engine = databases.engine(run.database_url)
+    with engine.connect() as connection:
+        report = NATIVE["modules"].define(connection, run.tenant_id)
+    query = base.select(report, run.access.owner.principal, {}).order_by(*report.keys)
+    sql = shell.compile_sql(query, engine)
+    engine.dispose()
+    return sql
+
+
+def _http(run: Run, out: Path) -> tuple[float, int]:
+    sent = 0
+    with run.client() as client, out.open("wb") as output:
+        started = time.perf_counter()
+        with client.stream("GET", PATH, headers={"Accept": "text/csv"}) as answer:
+            if answer.status_code != 200:
+                raise Failed(f"the export answered {answer.status_code}")
+            for chunk in answer.iter_bytes():
+                sent += len(chunk)
+                output.write(chunk)
+        return time.perf_counter() - started, sent
+
+
+def _cli(run: Run, out: Path) -> float:
+    command = [
+        sys.executable,
+        "-m",
+        "learnreport",
+        "export",
+        "--tenant",
+        TENANT,
+        "--report",
+        "modules",
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+    ]
+    env = {**os.environ, "DATABASE_URL": run.database_url}
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def _datasette(run: Run) -> tuple[float, int]:
+    """Rows per second of Datasette's CSV stream over a bounded time: it is too slow to
+    stream a large report whole within a run."""
+    assert run.datasette is not None and run.datasette_file is not None
+    limit = 5.0 if run.quick else 30.0
+    url = (
+        f"{run.datasette.url}/{run.datasette_file.stem}/results.csv"
+        f"?tenant_id={run.tenant_id}&_stream=on&_size=max"
+    )
+    lines = 0
+    started = time.perf_counter()
+    with httpx.stream("GET", url, timeout=120) as answer:
+        if answer.status_code != 200:
+            raise Failed(f"Datasette's CSV answered {answer.status_code}")
+        for chunk in answer.iter_bytes():
+            lines += chunk.count(b"\n")
+            if time.perf_counter() - started >= limit:
+                break
+    seconds = time.perf_counter() - started
+    rows = max(lines - 1, 0)
+    if rows == 0:
+        raise Failed("Datasette streamed no rows")
+    return rows / seconds, rows
+
+
+def _ids(path: Path) -> tuple[int, str]:
+    """The number of rows of a CSV file with a header, and a digest of its first column."""
+    digest = hashlib.sha256()
+    rows = 0
+    with path.open(newline="", encoding="utf-8") as text:
+        reader = csv.reader(text)
+        next(reader)
+        for row in reader:
+            digest.update(row[0].encode() + b"\n")
+            rows += 1
+    return rows, digest.hexdigest()

@@ -1,0 +1,98 @@
+"""Throughput: requests per second under 32 concurrent connections (wrk), for the first
+JSON page and for a page half a million rows deep, against Datasette's JSON for the same
+page of the tenant's results table.
+
+Datasette is given its fastest form: the raw table, keyset-paged on its primary key, with
+its count, facets and suggestions turned off (`_nocount`, `_nofacet`, `_nosuggest`). Both
+servers run the same number of worker processes. A non-2xx answer fails the run: a server
+answering errors fast is not fast.
+"""
+
+import re
+import subprocess
+
+from bench import databases
+from bench.figures import Check, Failed, Figure
+from bench.measures.pages import FIRST, THROUGHPUT_DEPTH
+from bench.run_context import Run
+
+MEASURE = "Throughput"
+DATASETTE_PAGE = "_size=100&_nosuggest=1&_nocount=1&_nofacet=1"
+
+
+def measure(run: Run) -> tuple[list[Figure], list[Check]]:
+    depth = max((d for d in run.cursors if d <= THROUGHPUT_DEPTH), default=0)
+    pages = [("first page", 0, FIRST), (f"page at depth {depth:,}", depth, run.cursors[depth])]
+    figures = []
+    auth = f"Authorization: Bearer {run.owner_token}"
+    for name, offset, path in pages:
+        ours = _wrk(run, run.server.url + path, auth)
+        reference, reference_value, met = None, None, None
+        if run.datasette is not None:
+            reference_value = _wrk(run, _datasette_url(run, offset), None)
+            reference = "Datasette JSON, same page of the raw results table"
+            met = ours >= 1_000 and ours >= 2 * reference_value
+        target = "≥ 1,000 req/s and ≥ 2x" if offset == 0 else None
+        figures.append(
+            Figure(
+                MEASURE,
+                f"{name}, JSON, page_size=100",
+                ours,
+                "req/s",
+                reference,
+                reference_value,
+                target,
+                met if offset == 0 else None,
+                {"depth": offset, "workers": run.workers},
+            )
+        )
+    return figures, []
+
+
+def _datasette_url(run: Run, depth: int) -> str:
+    assert run.datasette is not None and run.datasette_file is not None
+    url = (
+        f"{run.datasette.url}/{run.datasette_file.stem}/results.json"
+        f"?tenant_id={run.tenant_id}&{DATASETTE_PAGE}"
+    )
+    if depth == 0:
+        return url
+    engine = databases.engine(f"sqlite:///{run.datasette_file}")
+    with engine.connect() as connection:
+        before = connection.exec_driver_sql(
+            "SELECT id FROM results WHERE tenant_id = ? ORDER BY id LIMIT 1 OFFSET ?",
+            (run.tenant_id, depth - 1),
+        ).scalar_one()
+    engine.dispose()
+    return f"{url}&_next={run.tenant_id},{before}"
+
+
+def _wrk(run: Run, url: str, header: str | None) -> float:
+    """Requests per second; raises `Failed` on any non-2xx answer or any connection error
+    (an answer is awaited up to 30 s, so a slow server is slow, not failing). A run that
+    completes no request at all, as a server slower than its duration does, is taken again
+    five times as long; if none completes then either, the rate is zero."""
+    seconds = 2 if run.quick else 10
+    for duration in (seconds, 5 * seconds):
+        command = ["wrk", "-t1", "-c32", f"-d{duration}s", "--timeout", "30s"]
+        if header is not None:
+            command += ["-H", header]
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+        rate, completed = _parse(output.stdout, url)
+        if completed:
+            return rate
+    return 0.0
+
+
+def _parse(output: str, url: str) -> tuple[float, int]:
+    rate = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+    completed = re.search(r"(\d+) requests in", output)
+    if rate is None or completed is None:
+        raise Failed(f"wrk printed no rate for {url}: {output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+)", output)
+    if non_2xx is not None:
+        raise Failed(f"{non_2xx.group(1)} non-2xx answers from {url}")
+    if errors is not None and any(int(count) for count in errors.groups()):
+        raise Failed(f"socket errors from {url}: {errors.group(0)}")
+    return float(rate.group(1)), int(completed.group(1))

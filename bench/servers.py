@@ -1,0 +1,130 @@
+"""The servers a run measures, each a subprocess on a free loopback port: learnreport as
+`learnreport serve` runs it, and Datasette under the same uvicorn with the same number of
+worker processes, so that neither gets a server the other lacks."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DATASETTE_FILE = "LEARNREPORT_BENCH_DATASETTE_FILE"
+"""How the Datasette app factory learns which SQLite file to serve."""
+
+
+@dataclass(frozen=True)
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def peak_rss_mb(self) -> float:
+        """The peak resident memory (VmHWM) of the server's processes, summed: one process
+        with one worker, the supervisor and its workers with several."""
+        pids = [self.process.pid, *_descendants(self.process.pid)]
+        return sum(_vm_hwm_kb(pid) for pid in pids) / 1024
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def learnreport(database_url: str, workers: int, log: Path) -> Iterator[Server]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "learnreport",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    with _running(command, env, log, f"http://127.0.0.1:{port}", "/health") as server:
+        yield server
+
+
+@contextmanager
+def datasette(file: Path, workers: int, log: Path) -> Iterator[Server]:
+    """Datasette's own ASGI app, configured as `datasette serve FILE --setting max_csv_mb 0
+    --setting sql_time_limit_ms 100000` configures it, under uvicorn as that command runs
+    it (log level info, lifespan on), with `workers` processes."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.datasette_app:create",
+        "--factory",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "info",
+        "--lifespan",
+        "on",
+    ]
+    env = {**os.environ, DATASETTE_FILE: str(file)}
+    with _running(command, env, log, f"http://127.0.0.1:{port}", "/-/versions.json") as server:
+        yield server
+
+
+@contextmanager
+def _running(
+    command: list[str], env: dict[str, str], log: Path, url: str, ready: str
+) -> Iterator[Server]:
+    root = Path(__file__).parent.parent
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=output, cwd=root)
+    try:
+        _wait(process, url + ready, log)
+        yield Server(process, url)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer {url} within 60 s")
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = (task / "children").read_text().split() if (task / "children").exists() else []
+        for child in map(int, children):
+            found += [child, *_descendants(child)]
+    return found
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM: peak memory is read from /proc, on Linux")
