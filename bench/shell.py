@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -23,7 +24,22 @@ so that the shell reads the file as the server does."""
 
 
 def compile_sql(query: sa.Select[Any], engine: sa.Engine) -> str:
-    return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    """The query with its values inlined. On PostgreSQL the driver inlines them, as
+    SQLAlchemy renders no literal for a `timestamptz` compared with text."""
+    if engine.dialect.name != "postgresql":
+        return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    state = query.compile(dialect=engine.dialect).construct_expanded_state()
+    parameters = {
+        name: state.processors[name](value) if name in state.processors else value
+        for name, value in state.parameters.items()
+    }
+    connection = engine.raw_connection()
+    try:
+        return psycopg.ClientCursor(connection.driver_connection).mogrify(
+            state.statement, parameters
+        )
+    finally:
+        connection.close()
 
 
 def csv_export(database_url: str, sql: str, out: Path) -> float:

@@ -110,7 +110,7 @@ def report_sql(run: Run) -> str:
     engine = databases.engine(run.database_url)
     with engine.connect() as connection:
         report = NATIVE["modules"].define(connection, run.tenant_id)
-    query = base.select(report, run.access.owner.principal, {}).order_by(*report.keys)
+    query = base.in_key_order(report, run.access.owner.principal, {})
     sql = shell.compile_sql(query, engine)
     engine.dispose()
     return sql
