@@ -91,36 +91,16 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
         engine.dispose()
     finally:
         databases.drop(url)
-    reference_name = "driver executemany of stored rows"
+    rates = {
+        "write path (ingest.upsert, batches of 10,000)": direct,
+        "file import (learnreport import, NDJSON, incl. start-up)": from_file,
+        f"HTTP batches of {HTTP_BATCH:,}, {HTTP_CLIENTS} clients": over_http,
+    }
     figures = [
-        Figure(
-            MEASURE,
-            "write path (ingest.upsert, batches of 10,000)",
-            direct,
-            "records/s",
-            reference_name,
-            floor,
-            extra={"records": count},
-        ),
-        Figure(
-            MEASURE,
-            "file import (learnreport import, NDJSON, incl. start-up)",
-            from_file,
-            "records/s",
-            reference_name,
-            floor,
-            extra={"records": count},
-        ),
-        Figure(
-            MEASURE,
-            f"HTTP batches of {HTTP_BATCH:,}, {HTTP_CLIENTS} clients",
-            over_http,
-            "records/s",
-            reference_name,
-            floor,
-            extra={"records": count},
-        ),
-    ]
+        Figure(MEASURE, name, rate, "records/s", "driver executemany of stored rows", floor,
+               extra={"records": count})
+        for name, rate in rates.items()
+    ]  # fmt: skip
     check = Check(
         "ingest stored",
         stored == 4 * count,
