@@ -36,15 +36,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """A migrated database no other test sees, so tests may commit and run in any order."""
-    if backend == "sqlite":
-        path = tmp_path / "learnreport.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield from _engine(f"sqlite:///{path}")
-    else:
-        admin = request.getfixturevalue("postgres_admin")
-        template = request.getfixturevalue("postgres_template")
-        with _postgres_database(admin, "lr_t", template) as name:
-            yield from _engine(admin.url.set(database=name))
+    yield from _migrated(backend, request, tmp_path / "learnreport.db")
 
 
 @pytest.fixture
@@ -52,8 +44,13 @@ def second_engine(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[sa.Engine]:
     """Another migrated database on the same backend as `engine`, for copying between two."""
+    yield from _migrated(backend, request, tmp_path / "second.db")
+
+
+def _migrated(backend: str, request: pytest.FixtureRequest, path: Path) -> Iterator[sa.Engine]:
+    """A copy of the migrated template: the file `path` on SQLite, a new database on
+    PostgreSQL."""
     if backend == "sqlite":
-        path = tmp_path / "second.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield from _engine(f"sqlite:///{path}")
     else:
