@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.databases import psql_url
+from learnreport.store import csv_stream
 from learnreport.store.engine import SQLITE_PRAGMAS
 
 SQLITE_SETUP = "".join(f"PRAGMA {p};\n" for p in SQLITE_PRAGMAS if "journal_mode" not in p)
@@ -28,16 +29,10 @@ def compile_sql(query: sa.Select[Any], engine: sa.Engine) -> str:
     SQLAlchemy renders no literal for a `timestamptz` compared with text."""
     if engine.dialect.name != "postgresql":
         return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-    state = query.compile(dialect=engine.dialect).construct_expanded_state()
-    parameters = {
-        name: state.processors[name](value) if name in state.processors else value
-        for name, value in state.parameters.items()
-    }
+    statement, parameters, _ = csv_stream.for_driver(query, engine.dialect)
     connection = engine.raw_connection()
     try:
-        return psycopg.ClientCursor(connection.driver_connection).mogrify(
-            state.statement, parameters
-        )
+        return psycopg.ClientCursor(connection.driver_connection).mogrify(statement, parameters)
     finally:
         connection.close()
 
