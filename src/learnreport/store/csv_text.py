@@ -22,7 +22,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 
-from learnreport.store.types import _as_text
+from learnreport.store.types import canonical_text
 
 FORMULA_STARTS: Final = frozenset("=+-@\t\r")
 QUOTED: Final = frozenset(',"\r\n')
@@ -80,7 +80,7 @@ class csv_field(ColumnElement[str]):
     def __init__(self, expression: ColumnElement[Any], kind: Kind) -> None:
         as_selected = expression.type.column_expression(expression)
         self.value = expression if as_selected is None else as_selected
-        self.canonical = isinstance(as_selected, _as_text)
+        self.canonical = isinstance(as_selected, canonical_text)
         self.kind = kind
 
 

@@ -30,7 +30,7 @@ def format_timestamp(value: datetime) -> str:
     )
 
 
-class _as_text(FunctionElement[str]):
+class canonical_text(FunctionElement[str]):
     """Renders a timestamp or date column as canonical text on PostgreSQL; as-is elsewhere."""
 
     inherit_cache = True
@@ -41,13 +41,13 @@ class _as_text(FunctionElement[str]):
         super().__init__(column)
 
 
-@compiles(_as_text)
-def _as_text_default(element: _as_text, compiler: Any, **kw: Any) -> str:
+@compiles(canonical_text)
+def _canonical_text_default(element: canonical_text, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(next(iter(element.clauses)), **kw))
 
 
-@compiles(_as_text, "postgresql")
-def _as_text_postgresql(element: _as_text, compiler: Any, **kw: Any) -> str:
+@compiles(canonical_text, "postgresql")
+def _canonical_text_postgresql(element: canonical_text, compiler: Any, **kw: Any) -> str:
     column = compiler.process(next(iter(element.clauses)), **kw)
     if element.pattern == "date":
         return f"to_char({column}, 'YYYY-MM-DD')"
@@ -71,7 +71,7 @@ class Timestamp(sa.types.TypeDecorator[str]):
         return value
 
     def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        return _as_text(column, "timestamp")
+        return canonical_text(column, "timestamp")
 
 
 class Day(sa.types.TypeDecorator[str]):
@@ -91,7 +91,7 @@ class Day(sa.types.TypeDecorator[str]):
         return value
 
     def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        return _as_text(column, "date")
+        return canonical_text(column, "date")
 
 
 JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
