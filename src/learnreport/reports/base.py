@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from learnreport.domain.access import Principal
-from learnreport.reports.filters import Bound, Criteria, Filter, Param
+from learnreport.reports.filters import Bound, Criteria, Filter, InGroups, Param
 from learnreport.reports.visibility import groups_seen, people_seen
 from learnreport.store import csv_stream, csv_text
 
@@ -88,18 +88,27 @@ def within_tenant(
     return source.join(table, condition, isouter=outer)
 
 
-def select(report: Report, principal: Principal, criteria: Criteria) -> sa.Select[Any]:
-    """The report's rows the principal may see that match the criteria, unordered."""
+def select(
+    report: Report, principal: Principal, criteria: Criteria, *, by_row: bool = False
+) -> sa.Select[Any]:
+    """The report's rows the principal may see that match the criteria, unordered.
+
+    With `by_row`, the conditions on people (visibility, `group_name`) check each row's
+    person rather than list the people, for a walk in key order; the rows are the same.
+    """
     query = (
         sa.select(*(column.expression.label(column.name) for column in report.columns))
         .select_from(report.source)
         .where(report.tenant == principal.tenant_id, *report.where)
         .params({TENANT: principal.tenant_id})
     )
-    for condition in _visibility(report, principal):
+    for condition in _visibility(report, principal, by_row=by_row):
         query = query.where(condition)
     for report_filter in report.filters:
-        condition = report_filter.clause(criteria, principal.tenant_id)
+        if by_row and isinstance(report_filter, InGroups):
+            condition = report_filter.by_row(criteria, principal.tenant_id)
+        else:
+            condition = report_filter.clause(criteria, principal.tenant_id)
         if condition is not None:
             query = query.where(condition)
         if isinstance(report_filter, Bound):
@@ -107,9 +116,11 @@ def select(report: Report, principal: Principal, criteria: Criteria) -> sa.Selec
     return query
 
 
-def _visibility(report: Report, principal: Principal) -> Iterator[ColumnElement[bool]]:
+def _visibility(
+    report: Report, principal: Principal, *, by_row: bool = False
+) -> Iterator[ColumnElement[bool]]:
     if report.person is not None:
-        seen = people_seen(report.person, principal.tenant_id, principal.groups)
+        seen = people_seen(report.person, principal.tenant_id, principal.groups, by_row=by_row)
         if seen is not None:
             yield seen
     if report.group is not None:
@@ -154,13 +165,81 @@ def seek(
 ) -> tuple[list[Row], tuple[Any, ...] | None]:
     """Up to `limit` rows after the key `after`, and the key of the last one: the cursor of
     the next page, or None when this page is the last."""
-    query = _seeking(report, principal, criteria, resumed=after is not None)
-    values = {f"_after{n}": value for n, value in enumerate(after or ())}
-    found = connection.execute(query, {**values, "_limit": limit + 1}).all()
+    if connection.dialect.name == "sqlite" and _walks(report, principal, criteria):
+        found = _walk(connection, report, principal, criteria, after, limit + 1)
+    else:
+        query = _seeking(report, principal, criteria, LISTED, resumed=after is not None)
+        values = {f"_after{n}": value for n, value in enumerate(after or ())}
+        found = list(connection.execute(query, {**values, "_limit": limit + 1}).all())
     width = len(report.columns)
     rows = [row[:width] for row in found[:limit]]
     last = tuple(found[limit - 1][width:]) if len(found) > limit else None
     return rows, last
+
+
+WINDOW = 100
+"""How many of the report's rows, per row of a page, a walk in key order reads before it
+turns to the visible people's rows (`_walk`): the walk pays when at least one row in 100
+is visible."""
+
+LISTED, WALK, WALK_UNTIL, WINDOW_END = "listed", "walk", "walk until", "window end"
+"""The keyset queries `_seek_query` builds: rows after a key with people as a list, the
+walk in key order checking each row's person (unbounded, or up to a key), and the key at
+the end of a walk's window."""
+
+
+def _walks(report: Report, principal: Principal, criteria: Criteria) -> bool:
+    """Whether a keyset page of the report is limited to some people's rows (a principal
+    limited to groups, or `group_name`), so that `_walk` chooses how to find them."""
+    if (
+        report.person is None
+        or report.more_keys
+        or not isinstance(getattr(report.key, "table", None), sa.Table)
+    ):
+        return False
+    if principal.groups is not None:
+        return True
+    return any(
+        isinstance(report_filter, InGroups) and criteria.get(report_filter.name) is not None
+        for report_filter in report.filters
+    )
+
+
+def _walk(
+    connection: sa.Connection,
+    report: Report,
+    principal: Principal,
+    criteria: Criteria,
+    after: Sequence[Any] | None,
+    wanted: int,
+) -> list[Row]:
+    """`wanted` rows after `after` of a report limited to some people, found at the cost of
+    a page however many people that is.
+
+    Started from the list of visible people, a page reads and sorts every row of theirs:
+    38.6 ms for a department of 2,098 people (42,000 results of 1,000,000) on SQLite, 3 s
+    as the administrator of the root group, growing with the department. Walking the
+    report in key order and checking each row's person stops at the page's end, 2 ms for
+    that department, but reads the whole tenant for a department of five people (1 s). So
+    the walk reads at most `WINDOW` rows per row wanted, which a department of one person
+    in 100 fills; when it falls short, the rows after its window come from the list of
+    people, whose rows are then few (under 1% of the tenant's).
+
+    On SQLite only: PostgreSQL ran the per-row check as a subplan at about 6 microseconds a
+    row, slower than its own plan from the list for departments of 1% of the tenant.
+    """
+    resumed = after is not None
+    values = {"_after0": after[0]} if resumed else {}
+    window = _seeking(report, principal, criteria, WINDOW_END, resumed=resumed)
+    end = connection.execute(window, {**values, "_window": WINDOW * wanted}).scalar()
+    walk = _seeking(
+        report, principal, criteria, WALK if end is None else WALK_UNTIL, resumed=resumed
+    )
+    found = list(connection.execute(walk, {**values, "_until": end, "_limit": wanted}).all())
+    if end is not None and len(found) < wanted:
+        rest = _seeking(report, principal, criteria, LISTED, resumed=True)
+        found += connection.execute(rest, {"_after0": end, "_limit": wanted - len(found)}).all()
+    return found
 
 
 _SEEKS: "OrderedDict[Hashable, tuple[Report, sa.Select[Any]]]" = OrderedDict()
@@ -169,10 +248,10 @@ _seeks_lock = threading.Lock()
 
 
 def _seeking(
-    report: Report, principal: Principal, criteria: Criteria, *, resumed: bool
+    report: Report, principal: Principal, criteria: Criteria, plan: str, *, resumed: bool
 ) -> sa.Select[Any]:
-    """The keyset query, built once for each report, visibility and criteria, with the key
-    and the page size left as parameters.
+    """The keyset query `plan`, built once for each report, visibility and criteria, with the
+    key and the page size left as parameters.
 
     A client paging through a report asks the same query again and again: built anew, it
     took 250 of the 500 microseconds a page of 100 modules cost on SQLite, and 250 of 310
@@ -180,17 +259,17 @@ def _seeking(
     gone cannot be taken for a new one's.
     """
     try:
-        key: Hashable = (id(report), principal.tenant_id, principal.groups, resumed,
+        key: Hashable = (id(report), principal.tenant_id, principal.groups, plan, resumed,
                          _frozen(criteria))  # fmt: skip
         hash(key)
     except TypeError:
-        return _seek_query(report, principal, criteria, resumed=resumed)
+        return _seek_query(report, principal, criteria, plan, resumed=resumed)
     with _seeks_lock:
         kept = _SEEKS.get(key)
         if kept is not None and kept[0] is report:
             _SEEKS.move_to_end(key)
             return kept[1]
-    query = _seek_query(report, principal, criteria, resumed=resumed)
+    query = _seek_query(report, principal, criteria, plan, resumed=resumed)
     with _seeks_lock:
         _SEEKS[key] = (report, query)
         if len(_SEEKS) > _SEEKS_KEPT:
@@ -199,17 +278,28 @@ def _seeking(
 
 
 def _seek_query(
-    report: Report, principal: Principal, criteria: Criteria, *, resumed: bool
+    report: Report, principal: Principal, criteria: Criteria, plan: str, *, resumed: bool
 ) -> sa.Select[Any]:
     keys = report.keys
-    query = select(report, principal, criteria).add_columns(
-        *(key.label(f"_key{n}") for n, key in enumerate(keys))
-    )
     # From the start too the first key is a range (ids are positive), so that the planner
     # walks its index in order and stops at the page's end instead of sorting every row,
     # as SQLite otherwise may.
     after = [sa.bindparam(f"_after{n}") for n in range(len(keys))]
-    query = query.where(_after(keys, after) if resumed else keys[0] > 0)
+    start = _after(keys, after) if resumed else keys[0] > 0
+    if plan == WINDOW_END:
+        return (
+            sa.select(report.key)
+            .where(report.tenant == principal.tenant_id, start)
+            .order_by(report.key)
+            .offset(sa.bindparam("_window"))
+            .limit(1)
+        )
+    query = select(report, principal, criteria, by_row=plan != LISTED).add_columns(
+        *(key.label(f"_key{n}") for n, key in enumerate(keys))
+    )
+    query = query.where(start)
+    if plan == WALK_UNTIL:
+        query = query.where(keys[0] <= sa.bindparam("_until"))
     return query.order_by(*keys).limit(sa.bindparam("_limit"))
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from learnreport.reports.visibility import members_below, named_groups
+from learnreport.store.tree import is_member_below
 
 Criteria = Mapping[str, Any]
 """Parsed parameter values by parameter name; a parameter left out is absent."""
@@ -150,6 +151,14 @@ class InGroups:
         if names is None:
             return None
         return self.person.in_(members_below(tenant_id, named_groups(tenant_id, names)))
+
+    def by_row(self, criteria: Criteria, tenant_id: int) -> ColumnElement[bool] | None:
+        """`clause` checked one row's person at a time, as `visibility.people_seen` does with
+        `by_row`, for a keyset walk in key order."""
+        names = criteria.get(self.name)
+        if names is None:
+            return None
+        return is_member_below(self.person, tenant_id, named_groups(tenant_id, names))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from learnreport.store.schema import groups
-from learnreport.store.tree import groups_below, members_below
+from learnreport.store.tree import groups_below, is_member_below, members_below
 
 
 def named_groups(tenant_id: int, names: Iterable[str]) -> sa.Select[tuple[int]]:
@@ -22,11 +22,23 @@ def named_groups(tenant_id: int, names: Iterable[str]) -> sa.Select[tuple[int]]:
 
 
 def people_seen(
-    person: ColumnElement[int], tenant_id: int, limited_to: tuple[int, ...] | None
+    person: ColumnElement[int],
+    tenant_id: int,
+    limited_to: tuple[int, ...] | None,
+    *,
+    by_row: bool = False,
 ) -> ColumnElement[bool] | None:
-    """The condition that `person` is visible, or None when the principal sees everyone."""
+    """The condition that `person` is visible, or None when the principal sees everyone.
+
+    Both forms hold the same people. The list (`person IN members`) lets the database start
+    from the visible people's rows, which suits counts, aggregates and small departments;
+    `by_row` checks each row's person instead, for a walk in key order that stops at a
+    page's end (`base.seek`).
+    """
     if limited_to is None:
         return None
+    if by_row:
+        return is_member_below(person, tenant_id, limited_to)
     return person.in_(members_below(tenant_id, limited_to))
 
 

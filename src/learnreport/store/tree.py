@@ -8,6 +8,7 @@ limit what a principal writes.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from learnreport.store.schema import group_tree, memberships
 
@@ -27,6 +28,30 @@ def members_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
             ),
         )
         .where(memberships.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(ancestors))
+    )
+
+
+def is_member_below(person: ColumnElement[int], tenant_id: int, ancestors: Groups) -> sa.Exists:
+    """That `person` is in a group at or below the groups `ancestors` selects, checked one
+    person at a time: the same people as `members_below`, as a semi-join.
+
+    A keyset page that walks a report's rows in key order asks this of each row it meets,
+    which costs one probe of the person's memberships, however many people the groups hold.
+    The group ids below the ancestors are listed once; `+ 0` keeps SQLite from probing the
+    memberships index once per listed group for every row, which made a page of the root
+    group's 185 groups 3 times slower. `OFFSET 0` keeps PostgreSQL from turning the check
+    into a join that starts from the department's people (55 ms for a page of a department
+    of 2,098), as it may not pull up a subquery with an offset.
+    """
+    return (
+        sa.select(sa.literal(1))
+        .where(
+            memberships.c.tenant_id == tenant_id,
+            memberships.c.user_id == person,
+            (memberships.c.group_id + 0).in_(groups_below(tenant_id, ancestors)),
+        )
+        .offset(0)
+        .exists()
     )
 
 

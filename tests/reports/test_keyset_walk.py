@@ -1,0 +1,97 @@
+"""A keyset page limited to some people walks the report in key order on SQLite, within a
+window, and falls back to the visible people's rows when the window holds too few: both
+ways list exactly the rows the numbered pages list, for every principal and filter."""
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from learnreport.domain.access import Principal, RoleName
+from learnreport.reports import NATIVE, base
+from learnreport.store.schema import groups
+from learnreport.store.tenants import Tenant
+
+
+def principal(tenant: Tenant, limited_to: tuple[int, ...] | None = None) -> Principal:
+    role = RoleName.parse("owner" if limited_to is None else "department_admin")
+    return Principal(tenant.id, tenant.slug, "test", role, frozenset(), limited_to)
+
+
+def group_ids(engine: sa.Engine, tenant: Tenant) -> list[int]:
+    with engine.connect() as connection:
+        query = sa.select(groups.c.id).where(groups.c.tenant_id == tenant.id)
+        return sorted(connection.execute(query).scalars())
+
+
+def walked(
+    engine: sa.Engine, name: str, who: Principal, criteria: dict[str, Any], size: int
+) -> list[Any]:
+    with engine.connect() as connection:
+        report = NATIVE[name].define(connection, who.tenant_id)
+        seen: list[Any] = []
+        after = None
+        while True:
+            rows, after = base.seek(connection, report, who, criteria, after=after, limit=size)
+            seen += rows
+            if after is None:
+                return seen
+
+
+def numbered(engine: sa.Engine, name: str, who: Principal, criteria: dict[str, Any]) -> list[Any]:
+    with engine.connect() as connection:
+        report = NATIVE[name].define(connection, who.tenant_id)
+        return list(base.page(connection, report, who, criteria, offset=0, limit=10_000))
+
+
+@pytest.mark.parametrize("window", [1, 3, base.WINDOW])
+@pytest.mark.parametrize("name", ["modules", "users"])
+def test_walked_pages_list_the_rows_of_the_numbered_pages(
+    engine: sa.Engine, world: Tenant, monkeypatch: pytest.MonkeyPatch, window: int, name: str
+) -> None:
+    monkeypatch.setattr(base, "WINDOW", window)
+    views: list[tuple[Principal, dict[str, Any]]] = [
+        (principal(world, (group,)), {}) for group in group_ids(engine, world)
+    ]
+    views += [(principal(world), {"group_name": ["Sales"]}), (principal(world, ()), {})]
+    for who, criteria in views:
+        expected = numbered(engine, name, who, criteria)
+        for size in (1, 2, 5):
+            assert walked(engine, name, who, criteria, size) == expected, (who.groups, size)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("criteria", [{}, {"group_name": ["Sales"]}])
+def test_a_department_page_walks_the_results_in_key_order_without_sorting(
+    engine: sa.Engine, world: Tenant, monkeypatch: pytest.MonkeyPatch, criteria: dict[str, Any]
+) -> None:
+    """The plan that costs a page: results by their key index, each row's person probed in
+    the memberships index; lost, a page reads and sorts every row of the department."""
+    monkeypatch.setattr(base, "WINDOW", 1)
+    who = principal(world, tuple(group_ids(engine, world)[:1]))
+    sent: list[tuple[str, Any]] = []
+
+    def keep(*args: Any) -> None:
+        sent.append((args[2], args[3]))
+
+    with engine.connect() as connection:
+        report = NATIVE["modules"].define(connection, world.id)
+        sa.event.listen(engine, "before_cursor_execute", keep)
+        try:
+            base.seek(connection, report, who, criteria, after=None, limit=1)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", keep)
+        walks = [(sql, params) for sql, params in sent if "memberships.user_id = " in sql]
+        assert walks, sent
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {walks[0][0]}", walks[0][1]).all()
+    steps = [row[-1] for row in plan]
+    assert any(
+        step.startswith("SEARCH results USING INDEX sqlite_autoindex_results_1") and "id<?" in step
+        for step in steps
+    ), steps
+    assert any(
+        "memberships USING COVERING INDEX ix_memberships_tenant_id_user_id_group_id "
+        "(tenant_id=? AND user_id=?)" in step
+        for step in steps
+    ), steps
+    assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps
