@@ -23,7 +23,7 @@ import orjson
 import sqlalchemy as sa
 
 from learnreport.ingest.errors import BatchRejected, RecordError, from_validation
-from learnreport.store import bulk
+from learnreport.store import bulk, tallies
 from learnreport.store.schema import memberships, sequences
 from learnreport.store.tree import members_below
 from learnreport.store.types import JSONDocument, Timestamp, format_timestamp
@@ -57,6 +57,8 @@ class Target:
     finish: Callable[["Batch"], None] | None = None
     """Writes the nested parts of the records in `Batch.current`; calls `Batch.changed` for
     each record whose nested parts differed from the stored ones."""
+    tallied: bool = False
+    """Whether the records change where their people stand (`store.tallies`)."""
 
 
 @dataclass(slots=True)
@@ -191,9 +193,12 @@ def write(
     if batch.errors:
         _check_stored_clashes(batch)
         raise BatchRejected(kind, batch.errors)
+    inserts, updates = _plan(batch)
+    pairs = _pairs(batch, [*inserts, *updates]) if target.tallied else set()
     try:
-        with connection.begin_nested():
-            _apply(batch)
+        with connection.begin_nested(), tallies.recounted(connection, tenant_id, pairs=pairs):
+            bulk.insert_rows(connection, target.table, inserts)
+            bulk.update_rows(connection, target.table, updates)
             if target.finish is not None:
                 target.finish(batch)
     except sa.exc.IntegrityError:
@@ -202,6 +207,16 @@ def write(
             raise BatchRejected(kind, batch.errors) from None
         raise
     return batch.summary
+
+
+def _pairs(batch: Batch, changed: list[dict[str, Any]]) -> set[tuple[int, int]]:
+    """The (person, content) pairs of the records a batch changes, as they were and will be."""
+    stored = [
+        batch.existing[row["external_id"]]
+        for row in changed
+        if row["external_id"] in batch.existing
+    ]
+    return {(row["user_id"], row["content_id"]) for row in [*changed, *stored]}
 
 
 def _to_rows(
@@ -399,7 +414,8 @@ def lookup(
 _KEEP_ON_UPDATE = ("created_at", "uuid")
 
 
-def _apply(batch: Batch) -> None:
+def _plan(batch: Batch) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows to insert and to update, counted in the batch's summary."""
     summary = batch.summary = Summary(batch.kind, received=len(batch.rows))
     table = batch.target.table
     has_uuid = "uuid" in table.c
@@ -433,10 +449,8 @@ def _apply(batch: Batch) -> None:
             batch._unchanged.add(index)
         else:
             updates.append(row)
-    bulk.insert_rows(batch.connection, table, inserts)
-    bulk.update_rows(batch.connection, table, updates)
     summary.inserted, summary.updated = len(inserts), len(updates)
-    return summary
+    return inserts, updates
 
 
 def _same(row: dict[str, Any], stored: dict[str, Any]) -> bool:

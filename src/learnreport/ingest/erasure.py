@@ -10,6 +10,7 @@ nothing depends on the database cascading.
 import sqlalchemy as sa
 
 from learnreport.ingest.batches import people_within
+from learnreport.store import tallies
 from learnreport.store.schema import (
     enrollments,
     memberships,
@@ -42,10 +43,11 @@ def erase_person(
     removed = {
         str(statements.name): _delete(connection, tenant_id, statements, _statements_of(person))
     }
-    for table in BY_PERSON:
-        removed[str(table.name)] = _delete(
-            connection, tenant_id, table, table.c.user_id == person.id
-        )
+    with tallies.recounted(connection, tenant_id, people={person.id}):
+        for table in BY_PERSON:
+            removed[str(table.name)] = _delete(
+                connection, tenant_id, table, table.c.user_id == person.id
+            )
     removed[str(users.name)] = _delete(connection, tenant_id, users, users.c.id == person.id)
     return removed
 

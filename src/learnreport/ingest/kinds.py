@@ -85,12 +85,14 @@ TARGETS: dict[str, Target] = {
             "path_session_id": Reference(path_sessions, "session_id", "path session"),
         },
         check=catalog.check_enrollment,
+        tallied=True,
     ),
     "results": Target(
         results,
         ResultRecord,
         person="user_id",
         references={"user_id": _USER, "content_id": catalog.content("content", catalog.RESULTABLE)},
+        tallied=True,
     ),
 }
 

@@ -18,7 +18,7 @@ from learnreport.ingest.batches import (
 )
 from learnreport.ingest.errors import BatchRejected, RecordError
 from learnreport.ingest.records import MembershipRecord
-from learnreport.store import bulk
+from learnreport.store import bulk, tallies
 from learnreport.store.schema import custom_fields, group_tree, groups, memberships, users
 from learnreport.store.schema import user_field_values as values
 from learnreport.store.tree import groups_below
@@ -187,11 +187,12 @@ def write_memberships(
         )
         stored.update(connection.execute(query).all())
     new = [pair for pair in pairs if pair not in stored]
-    bulk.insert_rows(
-        connection,
-        memberships,
-        [{"tenant_id": tenant_id, "group_id": g, "user_id": u} for g, u in new],
-    )
+    with tallies.recounted(connection, tenant_id, people={user for _, user in new}):
+        bulk.insert_rows(
+            connection,
+            memberships,
+            [{"tenant_id": tenant_id, "group_id": g, "user_id": u} for g, u in new],
+        )
     return Summary(
         "memberships", len(structs), inserted=len(new), unchanged=len(structs) - len(new)
     )

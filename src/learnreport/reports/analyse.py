@@ -28,18 +28,18 @@ from learnreport.reports.filters import Span
 from learnreport.reports.progress import in_words
 from learnreport.reports.visibility import groups_seen, members_below
 from learnreport.store.schema import (
+    content_tallies,
     contents,
     custom_fields,
     enrollments,
+    group_tallies,
     groups,
     memberships,
     results,
     user_field_values,
     users,
 )
-
-LISTED_KINDS = ("activity", "course", "journey", "programme", "skill", "path")
-"""Sections are parts of journeys, not content a person is targeted with on their own."""
+from learnreport.store.tallies import LISTED_KINDS
 
 
 @dataclass(frozen=True)
@@ -279,14 +279,50 @@ class Tally:
 
 
 def statistics(
-    connection: sa.Connection, report: Report, principal: Principal, group_by: GroupBy
+    connection: sa.Connection, query: Query, principal: Principal, group_by: GroupBy
 ) -> list[Tally]:
-    """One aggregate query over exactly the rows `/analyse/results` lists: counts and
-    progress sums per state and enrollment type, per content or group when asked.
+    """Counts and progress sums per state and enrollment type over exactly the rows
+    `/analyse/results` lists for `query`, per content or group when asked.
 
     Grouped by group, a row counts under each group its person is a direct member of
     (among the groups the principal sees), so the groups' figures can add up to more than
-    the total."""
+    the total. A principal who sees the whole tenant asking about all of it reads the
+    tallies the write path keeps (`store.tallies`); any other question counts the rows."""
+    if query == Query() and principal.groups is None:
+        return _tallied(connection, principal.tenant_id, group_by)
+    return _counted(connection, report(principal.tenant_id, query), principal, group_by)
+
+
+def _tallied(connection: sa.Connection, tenant_id: int, group_by: GroupBy) -> list[Tally]:
+    table, named, key = (
+        (group_tallies, groups, group_tallies.c.group_id)
+        if group_by == "group"
+        else (content_tallies, contents, content_tallies.c.content_id)
+    )
+    keys = [] if group_by == "none" else [named.c.uuid, named.c.name]
+    state = in_words(table.c.state, ANALYSE_STATES, AnalyseState.NOT_STARTED)
+    query = (
+        sa.select(
+            *keys,
+            state,
+            table.c.enrollment_type,
+            sa.func.sum(table.c.pairs),
+            sa.func.sum(table.c.progress),
+        )
+        .select_from(
+            table.join(named, sa.and_(named.c.tenant_id == table.c.tenant_id, named.c.id == key))
+            if keys
+            else table
+        )
+        .where(table.c.tenant_id == tenant_id)
+        .group_by(*keys, state, table.c.enrollment_type)
+    )
+    return _tallies(connection.execute(query).all(), keyed=bool(keys))
+
+
+def _counted(
+    connection: sa.Connection, report: Report, principal: Principal, group_by: GroupBy
+) -> list[Tally]:
     rows = base.select(report, principal, {}).subquery("analysed")
     keys: list[ColumnElement[Any]] = []
     source: sa.FromClause = rows
@@ -314,10 +350,13 @@ def statistics(
         .where(*conditions)
         .group_by(*keys, rows.c.state, rows.c.enrollmentType)
     )
-    found = connection.execute(query).all()
+    return _tallies(connection.execute(query).all(), keyed=bool(keys))
+
+
+def _tallies(found: Sequence[sa.Row[Any]], *, keyed: bool) -> list[Tally]:
     return [
         Tally(
-            key=(row[0], row[1]) if keys else None,
+            key=(row[0], row[1]) if keyed else None,
             state=row[-4],
             enrollment_type=row[-3],
             rows=int(row[-2]),

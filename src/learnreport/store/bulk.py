@@ -7,7 +7,7 @@ canonical timestamp text, JSON documents as text (`dump_json`).
 """
 
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -121,3 +121,20 @@ def chunked(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def pairs(dialect: sa.Dialect, values: Collection[tuple[int, int]]) -> sa.Subquery:
+    """A list of integer pairs as a table of columns `first` and `second`, in one bound
+    parameter, to join on an index: `json_each` on SQLite, `unnest` of two arrays on
+    PostgreSQL. `a IN (...) AND b IN (...)` would take every combination of the two."""
+    if dialect.name == "postgresql":
+        firsts = sa.bindparam(None, [a for a, _ in values], type_=postgresql.ARRAY(sa.Integer))
+        seconds = sa.bindparam(None, [b for _, b in values], type_=postgresql.ARRAY(sa.Integer))
+        rows = sa.func.unnest(firsts, seconds).table_valued("first", "second").render_derived()
+        return sa.select(rows.c.first, rows.c.second).subquery("pairs")
+    text = sa.bindparam(None, orjson.dumps([list(pair) for pair in values]).decode(), sa.String)
+    each = sa.func.json_each(text).table_valued("value")
+    return sa.select(
+        sa.func.json_extract(each.c.value, "$[0]").label("first"),
+        sa.func.json_extract(each.c.value, "$[1]").label("second"),
+    ).subquery("pairs")

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from learnreport.domain.states import ResultState, TrainingType, UserStatus
+from learnreport.domain.states import EnrollmentType, ResultState, TrainingType, UserStatus
 from learnreport.store.types import Day, JSONDocument, Timestamp
 
 metadata = sa.MetaData(
@@ -340,6 +340,40 @@ results = sa.Table(
     sa.Index(None, "tenant_id", "modified_at"),
     _one_of("state", tuple(ResultState)),
     comment="One row per user x content x attempt: a reset starts a new attempt with a new id.",
+)
+
+
+def _tally(name: str, key: str, refers_to: str, comment: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        _tenant(),
+        sa.Column(key, sa.Integer, nullable=False),
+        sa.Column("state", sa.String(24), nullable=False),
+        sa.Column("enrollment_type", sa.String(12), nullable=False),
+        sa.Column("pairs", sa.Integer, nullable=False),
+        sa.Column("progress", sa.Float, nullable=False, comment="The sum of the pairs' progress."),
+        sa.PrimaryKeyConstraint("tenant_id", key, "state", "enrollment_type"),
+        _ref(key, refers_to),
+        _one_of("state", tuple(ResultState)),
+        _one_of("enrollment_type", tuple(EnrollmentType)),
+        comment=comment,
+    )
+
+
+content_tallies = _tally(
+    "content_tallies",
+    "content_id",
+    "contents",
+    "How many person x content pairs stand in each state and enrollment type on each content, "
+    "kept current by the write path (learnreport.store.tallies).",
+)
+
+group_tallies = _tally(
+    "group_tallies",
+    "group_id",
+    "groups",
+    "The same per group, counting each pair under every group its person is a direct member of.",
 )
 
 credentials = sa.Table(

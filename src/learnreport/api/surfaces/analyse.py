@@ -197,16 +197,16 @@ def statistics(
     body: Annotated[StatisticsRequest, Body()] = StatisticsRequest(),  # noqa: B008
 ) -> OrjsonResponse:
     """The figures of the Analyse dashboard over the same rows as `/analyse/results`."""
-    report = analyse.report(principal.tenant_id, _query(body))
+    query = _query(body)
     with engine.connect() as connection:
-        tallies = analyse.statistics(connection, report, principal, body.groupBy)
+        tallies = analyse.statistics(connection, query, principal, body.groupBy)
     keyed: dict[tuple[str, str], list[Tally]] = {}
     for tally in tallies:
         if tally.key is not None:
             keyed.setdefault(tally.key, []).append(tally)
     # Each row has one content, so the contents' figures add up to the whole; a person may
     # be in several groups or none, so the whole of a grouping by group is its own query.
-    overall = tallies if body.groupBy != "group" else _overall(engine, report, principal)
+    overall = tallies if body.groupBy != "group" else _overall(engine, query, principal)
     return OrjsonResponse(
         {
             **_figures(overall),
@@ -219,9 +219,9 @@ def statistics(
     )
 
 
-def _overall(engine: sa.Engine, report: Any, principal: Principal) -> list[Tally]:
+def _overall(engine: sa.Engine, query: Query, principal: Principal) -> list[Tally]:
     with engine.connect() as connection:
-        return analyse.statistics(connection, report, principal, "none")
+        return analyse.statistics(connection, query, principal, "none")
 
 
 def _figures(tallies: list[Tally]) -> dict[str, Any]:

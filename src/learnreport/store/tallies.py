@@ -1,0 +1,238 @@
+"""Tallies of where people stand, kept current by the write path, so that a whole tenant's
+statistics read a few hundred rows instead of every result.
+
+`POST /analyse/statistics` over a tenant of 1,000,000 results took 5 s on SQLite and 9 s on
+PostgreSQL when every answer folded each person x content pair from its results and
+enrollments (latest attempt, enrollment type) and then counted; a BI dashboard asks it on
+every refresh. The counts only change when a person's results, enrollments or memberships
+do, and every such change goes through the write path. So each write recounts the people it
+touches: their contribution to the tallies is computed before and after the write, in the
+same transaction, and the difference is added. Writers of a tenant take turns at it (SQLite
+has one writer at a time; PostgreSQL takes a transaction lock per tenant), so that two
+concurrent writes cannot both subtract the same old standing.
+
+A pair counts once under its content and once under each group its person is a direct
+member of, as the statistics report groups them. `rebuild` recomputes a tenant from
+nothing, for the migration that introduced the tallies and as a check on them.
+"""
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from learnreport.domain.standings import Attempt, Pair, Standing, standings
+from learnreport.store import bulk
+from learnreport.store.schema import (
+    content_tallies,
+    contents,
+    enrollments,
+    group_tallies,
+    memberships,
+    results,
+    users,
+)
+
+LISTED_KINDS = ("activity", "course", "journey", "programme", "skill", "path")
+"""The content a person is targeted with and stands on; sections are parts of journeys."""
+
+Key = tuple[sa.Table, int, str, str]
+"""A tally row: its table, the content or group, the state and the enrollment type."""
+
+Figures = dict[Key, tuple[int, float]]
+"""Pairs and the sum of their progress, per tally row."""
+
+PEOPLE_AT_ONCE = 1000
+"""People recounted per query when a whole tenant is rebuilt."""
+
+_KEYS = {content_tallies: "content_id", group_tallies: "group_id"}
+
+_LOCK_SPACE = 0x74616C79
+"""The first key of the PostgreSQL advisory lock a tenant's recounts take ("taly")."""
+
+
+@contextmanager
+def recounted(
+    connection: sa.Connection,
+    tenant_id: int,
+    *,
+    people: Collection[int] = (),
+    pairs: Collection[Pair] = (),
+) -> Iterator[None]:
+    """Keep the tallies right across writes, inside this block, that change only the
+    results, enrollments and memberships of `people`, and the results and enrollments of
+    `pairs` (person, content)."""
+    if not people and not pairs:
+        yield
+        return
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_SPACE, tenant_id)))
+    before = contributions(connection, tenant_id, people=people, pairs=pairs)
+    yield
+    after = contributions(connection, tenant_id, people=people, pairs=pairs)
+    add(connection, tenant_id, _difference(after, before))
+
+
+def contributions(
+    connection: sa.Connection,
+    tenant_id: int,
+    *,
+    people: Collection[int] = (),
+    pairs: Collection[Pair] = (),
+) -> Figures:
+    """What the standings of every pair of `people`, and of `pairs`, add to the tallies as
+    the store holds them now."""
+    people = set(people)
+    pairs = {pair for pair in pairs if pair[0] not in people}
+    found = standings(
+        _attempts(connection, tenant_id, people, pairs),
+        _enrolled(connection, tenant_id, people, pairs),
+    )
+    listed = _listed(connection, tenant_id, {content for _, content in found})
+    groups_of = _groups_of(connection, tenant_id, people | {person for person, _ in pairs})
+    figures: Figures = {}
+    for (person, content), standing in found.items():
+        if content not in listed:
+            continue
+        _count(figures, (content_tallies, content, *_words(standing)), standing.progress)
+        for group in groups_of.get(person, ()):
+            _count(figures, (group_tallies, group, *_words(standing)), standing.progress)
+    return figures
+
+
+def add(connection: sa.Connection, tenant_id: int, figures: Figures) -> None:
+    """Add `figures` (which may be negative) to the stored tallies, dropping emptied rows."""
+    for table, key in _KEYS.items():
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                key: id_,
+                "state": state,
+                "enrollment_type": kind,
+                "pairs": pairs,
+                "progress": progress,
+            }
+            for (into, id_, state, kind), (pairs, progress) in figures.items()
+            if into is table
+        ]
+        if not rows:
+            continue
+        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=[column.name for column in table.primary_key.columns],
+                set_={
+                    "pairs": table.c.pairs + insert.excluded.pairs,
+                    "progress": table.c.progress + insert.excluded.progress,
+                },
+            ),
+            rows,
+        )
+        connection.execute(table.delete().where(table.c.tenant_id == tenant_id, table.c.pairs == 0))
+
+
+def rebuild(connection: sa.Connection, tenant_id: int) -> None:
+    """Recount a whole tenant from its results, enrollments and memberships."""
+    for table in _KEYS:
+        connection.execute(table.delete().where(table.c.tenant_id == tenant_id))
+    everyone = connection.execute(
+        sa.select(users.c.id).where(users.c.tenant_id == tenant_id).order_by(users.c.id)
+    ).scalars()
+    for people in bulk.chunked(everyone, PEOPLE_AT_ONCE):
+        add(connection, tenant_id, contributions(connection, tenant_id, people=people))
+
+
+def _attempts(
+    connection: sa.Connection, tenant_id: int, people: set[int], pairs: set[Pair]
+) -> Iterator[Attempt]:
+    r = results.c
+    columns = (r.user_id, r.content_id, r.attempt, r.state, r.progress)
+    for query in _of(connection, results, tenant_id, columns, people, pairs):
+        for person, content, attempt, state, progress in connection.execute(query):
+            yield Attempt((person, content), attempt, state, progress)
+
+
+def _enrolled(
+    connection: sa.Connection, tenant_id: int, people: set[int], pairs: set[Pair]
+) -> Iterator[tuple[Pair, bool]]:
+    e = enrollments.c
+    columns = (e.user_id, e.content_id, e.mandatory)
+    for query in _of(connection, enrollments, tenant_id, columns, people, pairs):
+        for person, content, mandatory in connection.execute(
+            query.where(e.unenrolled_at.is_(None))
+        ):
+            yield (person, content), bool(mandatory)
+
+
+def _of(
+    connection: sa.Connection,
+    table: sa.Table,
+    tenant_id: int,
+    columns: tuple[sa.ColumnElement[Any], ...],
+    people: set[int],
+    pairs: set[Pair],
+) -> Iterator[sa.Select[Any]]:
+    """The queries for the rows of `table` about `people`, and about `pairs` (whose people
+    are not among `people`, so that no row is read twice)."""
+    if people:
+        yield sa.select(*columns).where(
+            table.c.tenant_id == tenant_id, bulk.among(table.c.user_id, people)
+        )
+    if pairs:
+        chosen = bulk.pairs(connection.dialect, pairs)
+        yield (
+            sa.select(*columns)
+            .select_from(chosen)
+            .join(
+                table,
+                sa.and_(
+                    table.c.tenant_id == tenant_id,
+                    table.c.user_id == chosen.c.first,
+                    table.c.content_id == chosen.c.second,
+                ),
+            )
+        )
+
+
+def _listed(connection: sa.Connection, tenant_id: int, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    c = contents.c
+    query = sa.select(c.id).where(
+        c.tenant_id == tenant_id, bulk.among(c.id, ids), c.kind.in_(LISTED_KINDS)
+    )
+    return set(connection.execute(query).scalars())
+
+
+def _groups_of(
+    connection: sa.Connection, tenant_id: int, people: Collection[int]
+) -> dict[int, list[int]]:
+    m = memberships.c
+    query = sa.select(m.user_id, m.group_id).where(
+        m.tenant_id == tenant_id, bulk.among(m.user_id, people)
+    )
+    found: dict[int, list[int]] = {}
+    for person, group in connection.execute(query):
+        found.setdefault(person, []).append(group)
+    return found
+
+
+def _words(standing: Standing) -> tuple[str, str]:
+    return standing.state, standing.enrollment_type.value
+
+
+def _count(figures: Figures, key: Key, progress: float) -> None:
+    pairs, total = figures.get(key, (0, 0.0))
+    figures[key] = (pairs + 1, total + progress)
+
+
+def _difference(after: Figures, before: Figures) -> Figures:
+    change: Figures = {}
+    for key in after.keys() | before.keys():
+        pairs, progress = after.get(key, (0, 0.0))
+        old_pairs, old_progress = before.get(key, (0, 0.0))
+        if pairs != old_pairs or progress != old_progress:
+            change[key] = (pairs - old_pairs, progress - old_progress)
+    return change
