@@ -24,6 +24,8 @@ from learnreport.reports.analyse import GroupBy, Query, Tally
 from learnreport.store import tallies, tenants
 from learnreport.store.engine import writing
 from learnreport.store.schema import content_tallies, group_tallies
+from learnreport.store.schema import enrollments as enrollments_table
+from learnreport.store.schema import results as results_table
 from learnreport.store.tenants import Tenant
 
 PEOPLE = ["u1", "u2", "u3"]
@@ -173,3 +175,23 @@ def test_concurrent_writers_of_one_tenant_take_turns_at_the_tallies(engine: sa.E
     with engine.begin() as connection:
         tallies.rebuild(connection, tenant.id)
     assert _stored(engine, tenant) == kept
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_batch_reads_its_pairs_through_the_index_even_before_any_analyze(
+    engine: sa.Engine,
+) -> None:
+    """Joined to the list of pairs, SQLite without statistics scanned the tenant's results
+    once per pair: building 200,000 records took 303 s instead of 17."""
+    columns = {
+        results_table: results_table.c.state,
+        enrollments_table: enrollments_table.c.mandatory,
+    }
+    with engine.connect() as connection:
+        for table, column in columns.items():
+            queries = tallies._of(connection, table, 1, (column,), set(), {(1, 2), (3, 4)})
+            compiled = next(queries).compile(dialect=connection.dialect)
+            values = tuple(compiled.construct_params()[name] for name in compiled.positiontup or ())
+            explained = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values)
+            plan = " ".join(row[3] for row in explained)
+            assert "(tenant_id=? AND user_id=? AND content_id=?)" in plan, plan

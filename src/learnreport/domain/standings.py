@@ -7,7 +7,7 @@ its enrollment type follows `states.enrollment_type`.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from learnreport.domain.states import EnrollmentType, ResultState, enrollment_type
 
@@ -15,16 +15,15 @@ Pair = tuple[int, int]
 """A person and a content, by their integer ids."""
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    pair: Pair
+class Attempt(NamedTuple):
+    person: int
+    content: int
     attempt: int
     state: str
     progress: float
 
 
-@dataclass(frozen=True, slots=True)
-class Standing:
+class Standing(NamedTuple):
     state: str
     """The latest attempt's canonical state; `not_started` for a pair with no result."""
     enrollment_type: EnrollmentType
@@ -33,24 +32,27 @@ class Standing:
 
 
 def standings(
-    attempts: Iterable[Attempt], current_enrollments: Iterable[tuple[Pair, bool]]
+    attempts: Iterable[Attempt], current_enrollments: Iterable[tuple[int, int, bool]]
 ) -> dict[Pair, Standing]:
     """Every pair that has a result or a current enrollment, from its attempts and from the
-    mandatory flag of each enrollment not ended by an unenrollment."""
+    mandatory flag of each (person, content) enrollment not ended by an unenrollment.
+
+    Rows are plain tuples, as the driver gives them: the write path folds tens of thousands
+    of them per batch, and objects per row cost as much as the database's reads."""
     latest: dict[Pair, Attempt] = {}
     for attempt in attempts:
-        seen = latest.get(attempt.pair)
-        if seen is None or attempt.attempt > seen.attempt:
-            latest[attempt.pair] = attempt
-    flags: dict[Pair, list[bool]] = {}
-    for pair, mandatory in current_enrollments:
-        flags.setdefault(pair, []).append(mandatory)
+        pair = (attempt[0], attempt[1])
+        seen = latest.get(pair)
+        if seen is None or attempt[2] > seen[2]:
+            latest[pair] = attempt
+    mandatory: dict[Pair, bool] = {}
+    for person, content, flag in current_enrollments:
+        mandatory[(person, content)] = mandatory.get((person, content), False) or bool(flag)
     found: dict[Pair, Standing] = {}
-    for pair in latest.keys() | flags.keys():
-        last = latest.get(pair)
-        found[pair] = Standing(
-            state=ResultState.NOT_STARTED.value if last is None else last.state,
-            enrollment_type=enrollment_type(flags.get(pair, [])),
-            progress=0.0 if last is None else last.progress,
-        )
+    for pair, last in latest.items():
+        flags = [] if pair not in mandatory else [mandatory[pair]]
+        found[pair] = Standing(last[3], enrollment_type(flags), last[4])
+    for pair, flag in mandatory.items():
+        if pair not in latest:
+            found[pair] = Standing(ResultState.NOT_STARTED.value, enrollment_type([flag]), 0.0)
     return found

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from learnreport.domain.standings import Attempt, Pair, Standing, standings
+from learnreport.domain.standings import Attempt, Pair, standings
 from learnreport.store import bulk
 from learnreport.store.schema import (
     content_tallies,
@@ -93,12 +93,12 @@ def contributions(
     listed = _listed(connection, tenant_id, {content for _, content in found})
     groups_of = _groups_of(connection, tenant_id, people | {person for person, _ in pairs})
     figures: Figures = {}
-    for (person, content), standing in found.items():
+    for (person, content), (state, kind, progress) in found.items():
         if content not in listed:
             continue
-        _count(figures, (content_tallies, content, *_words(standing)), standing.progress)
+        _count(figures, (content_tallies, content, state, kind.value), progress)
         for group in groups_of.get(person, ()):
-            _count(figures, (group_tallies, group, *_words(standing)), standing.progress)
+            _count(figures, (group_tallies, group, state, kind.value), progress)
     return figures
 
 
@@ -150,20 +150,16 @@ def _attempts(
     r = results.c
     columns = (r.user_id, r.content_id, r.attempt, r.state, r.progress)
     for query in _of(connection, results, tenant_id, columns, people, pairs):
-        for person, content, attempt, state, progress in connection.execute(query):
-            yield Attempt((person, content), attempt, state, progress)
+        yield from connection.execute(query).all()  # type: ignore[misc]
 
 
 def _enrolled(
     connection: sa.Connection, tenant_id: int, people: set[int], pairs: set[Pair]
-) -> Iterator[tuple[Pair, bool]]:
+) -> Iterator[tuple[int, int, bool]]:
     e = enrollments.c
     columns = (e.user_id, e.content_id, e.mandatory)
     for query in _of(connection, enrollments, tenant_id, columns, people, pairs):
-        for person, content, mandatory in connection.execute(
-            query.where(e.unenrolled_at.is_(None))
-        ):
-            yield (person, content), bool(mandatory)
+        yield from connection.execute(query.where(e.unenrolled_at.is_(None))).all()  # type: ignore[misc]
 
 
 def _of(
@@ -182,17 +178,11 @@ def _of(
         )
     if pairs:
         chosen = bulk.pairs(connection.dialect, pairs)
-        yield (
-            sa.select(*columns)
-            .select_from(chosen)
-            .join(
-                table,
-                sa.and_(
-                    table.c.tenant_id == tenant_id,
-                    table.c.user_id == chosen.c.first,
-                    table.c.content_id == chosen.c.second,
-                ),
-            )
+        yield sa.select(*columns).where(
+            table.c.tenant_id == tenant_id,
+            sa.tuple_(table.c.user_id, table.c.content_id).in_(
+                sa.select(chosen.c.first, chosen.c.second)
+            ),
         )
 
 
@@ -217,10 +207,6 @@ def _groups_of(
     for person, group in connection.execute(query):
         found.setdefault(person, []).append(group)
     return found
-
-
-def _words(standing: Standing) -> tuple[str, str]:
-    return standing.state, standing.enrollment_type.value
 
 
 def _count(figures: Figures, key: Key, progress: float) -> None:
