@@ -105,3 +105,21 @@ def test_a_kind_without_records_exports_an_empty_but_whole_file(
     assert folder["csv"]["memberships"].read_bytes() == b"user_id,group_id\r\n"
     assert folder["ndjson"]["memberships"].read_bytes() == b""
     assert pq.read_table(folder["parquet"]["memberships"]).num_rows == 0
+
+
+def test_a_reports_csv_file_is_its_http_export_counted_by_the_rows_of_each_chunk(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The file is written by the database as the HTTP export is, not from the batches."""
+    demo.run(engine, users=12, results=150)
+    path = tmp_path / "modules.csv"
+    with engine.connect() as connection:
+        acme = tenants.get(connection, "acme")
+        layout, batches = exports.report(connection, acme, "modules", [])
+        with closing(batches), path.open("wb") as out:
+            counts = list(exports.write(out, "csv", layout, batches))
+        rows = sum(len(batch) for batch in exports.report(connection, acme, "modules", [])[1])
+        assert layout.written is not None
+        http = b"".join(layout.written(lambda _: None))
+    assert path.read_bytes() == http
+    assert sum(counts) == rows > 0

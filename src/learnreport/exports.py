@@ -55,11 +55,14 @@ _PYTHON: dict[type, pa.DataType] = {
 
 @dataclass(frozen=True)
 class Layout:
-    """The columns of a file, with their Parquet types, and how its CSV is written."""
+    """The columns of a file, with their Parquet types, and how its CSV is written: from the
+    batches, or for a report by the database (`reports.base.stream_csv`), told the rows of
+    each chunk, as its HTTP export is written."""
 
     names: tuple[str, ...]
     arrow: tuple[pa.DataType, ...]
     csv: Callable[[Sequence[str], Batches], Iterator[bytes]]
+    written: Callable[[Callable[[int], None]], Iterator[bytes]] | None = None
 
 
 def kind(connection: sa.Connection, tenant_id: int, name: str) -> tuple[Layout, Reading]:
@@ -79,8 +82,13 @@ def report(
     found: Report = NATIVE[name].define(connection, tenant.id)
     criteria = params.parse(QueryParams(list(filters)), found.params(), ())
     arrow = tuple(_PYTHON.get(column.type, pa.string()) for column in found.columns)
-    layout = Layout(tuple(found.names), arrow, partial(render.stream, "csv"))
-    return layout, _rows(connection, found, _owner(tenant), criteria)
+    owner = _owner(tenant)
+
+    def written(counted: Callable[[int], None]) -> Iterator[bytes]:
+        return base.stream_csv(connection, found, owner, criteria, counted=counted)
+
+    layout = Layout(tuple(found.names), arrow, partial(render.stream, "csv"), written)
+    return layout, _rows(connection, found, owner, criteria)
 
 
 def _rows(
@@ -101,11 +109,20 @@ def _owner(tenant: Tenant) -> Principal:
 
 
 def write(out: BinaryIO, fmt: str, layout: Layout, batches: Batches) -> Iterator[int]:
-    """Write every batch to `out`, yielding the rows of each once written."""
+    """Write every batch to `out`, yielding the rows of each once written. A report's CSV
+    is written by the database, as over HTTP, and leaves `batches` unread: the rows through
+    Python made `learnreport export` of 817,676 modules 0.30x the `sqlite3` shell, the
+    database's CSV 0.75-0.81x."""
     if fmt == "parquet":
         yield from _parquet(out, layout, batches)
         return
     sizes: deque[int] = deque()
+    if fmt == "csv" and layout.written is not None:
+        for chunk in layout.written(sizes.append):
+            out.write(chunk)
+            while sizes:
+                yield sizes.popleft()
+        return
 
     def counted() -> Batches:
         for rows in batches:

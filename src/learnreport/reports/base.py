@@ -23,6 +23,7 @@ from learnreport.domain.access import Principal
 from learnreport.reports.filters import Bound, Criteria, Filter, InGroups, Param
 from learnreport.reports.visibility import groups_seen, people_seen
 from learnreport.store import csv_stream, csv_text
+from learnreport.store.engine import reading_through
 
 Row = Sequence[Any]
 
@@ -340,43 +341,54 @@ def stream(
     batch: int = 2000,
 ) -> Iterator[Sequence[Row]]:
     """Every matching row, in order, in batches, through a server-side cursor where the
-    database has one, so memory holds one batch whatever the size of the export."""
-    result = connection.execution_options(yield_per=batch).execute(
-        in_key_order(report, principal, criteria)
-    )
-    try:
-        yield from result.partitions(batch)
-    finally:
-        result.close()
+    database has one, so memory holds one batch whatever the size of the export; on SQLite
+    with a small page cache meanwhile (`store.engine.reading_through`). The cursor is the
+    statement's alone: set on the connection, it would serve the connection's next ones."""
+    with reading_through(connection):
+        result = connection.execute(
+            in_key_order(report, principal, criteria), execution_options={"yield_per": batch}
+        )
+        try:
+            yield from result.partitions(batch)
+        finally:
+            result.close()
 
 
 def stream_csv(
-    connection: sa.Connection, report: Report, principal: Principal, criteria: Criteria
+    connection: sa.Connection,
+    report: Report,
+    principal: Principal,
+    criteria: Criteria,
+    *,
+    counted: csv_stream.Counted | None = None,
 ) -> Iterator[bytes]:
     """`stream` as CSV, the header line first: byte for byte what `csv_text.lines` writes
     for `stream`'s rows, with as much of the writing as it can left to the database.
+    `counted` is told the rows of each chunk.
 
-    PostgreSQL writes every line itself with `COPY`. SQLite puts each value in the form the
-    csv module writes as it is (the formula guard, booleans as words), and the module writes
-    the driver's rows without a Python call per value; writing whole lines in SQL was slower
-    there, as testing every text for characters to quote costs SQLite more than the csv
-    module. A report with JSON columns, whose text only Python writes the same way, or with
-    a single column, which the csv module and COPY treat apart, takes the rows as `stream`
-    gives them.
+    PostgreSQL writes every line itself with `COPY`. SQLite puts each value in a form of
+    fixed type (the formula guard, booleans as words, integers as text), which the ADBC
+    driver reads as Arrow columns and Arrow joins into lines; writing whole lines in SQL was
+    slower there, as testing every text for characters to quote costs SQLite more than the
+    csv module. A report with JSON columns, whose text only Python writes the same way, or
+    with a single column, which the csv module and COPY treat apart, or an SQLite database
+    in memory, which no second connection sees, takes the rows as `stream` gives them.
     """
     yield csv_text.lines([report.names])
     kinds = _csv_kinds(report)
-    if kinds is None:
+    if kinds is None or not csv_stream.writes(connection):
         for rows in stream(connection, report, principal, criteria):
             if rows:
+                if counted is not None:
+                    counted(len(rows))
                 yield csv_text.lines(rows)
         return
     fields = [
         csv_text.csv_field(column.expression, kind)
         for column, kind in zip(report.columns, kinds, strict=True)
     ]
-    query = in_key_order(report, principal, criteria).with_only_columns(*fields)
-    yield from csv_stream.by_database(connection, query)
+    query = in_key_order(report, principal, criteria)
+    yield from csv_stream.by_database(connection, query, fields, counted)
 
 
 def in_key_order(report: Report, principal: Principal, criteria: Criteria) -> sa.Select[Any]:

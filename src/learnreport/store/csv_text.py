@@ -6,7 +6,8 @@ booleans `true`/`false`; floats as Python's `repr`; dicts and lists as compact J
 text that a spreadsheet would run as a formula (one starting with a character of
 `FORMULA_STARTS`) gets a leading `'` (OWASP CSV injection). `lines` applies them in Python;
 `csv_field` compiles them into PostgreSQL's SQL, so that an export's lines can be written
-by the database itself (`store.csv_stream`).
+by the database itself, and into SQLite's as the values Arrow joins into lines
+(`store.csv_stream`).
 """
 
 import csv
@@ -136,12 +137,29 @@ _FORMULA_SQLITE: Final = ", ".join(
 
 @compiles(csv_field, "sqlite")
 def _csv_field_sqlite(element: csv_field, compiler: SQLCompiler, **kw: Any) -> str:
-    """The value the csv module writes as `cell` would have it: text with its formula
-    guard, booleans as words, numbers and NULL as they are."""
+    """The value as `store.csv_stream` reads it into Arrow: text with its formula guard,
+    booleans as words and integers as text, NULL as an empty string; a float as a float,
+    0.0 for NULL (`float_is_null` tells them apart).
+
+    No column may hold NULL or change type, because the ADBC driver types each column by
+    its first batch of rows, takes a column with no value there for integers and refuses a
+    value of another type later. An empty string loses nothing, as the csv module writes
+    None and "" alike; floats stay floats for Python's `repr` to write, as SQLite's text for
+    a float is not always the shortest that gives it back.
+    """
     value = f"({compiler.process(element.value, **kw)})"
+    if element.kind is Kind.FLOAT:
+        return f"coalesce(CAST({value} AS REAL), 0.0)"
     if element.kind is Kind.TEXT and not element.canonical:
         formula = f"substr({value}, 1, 1) IN ({_FORMULA_SQLITE})"
-        return f"CASE WHEN {formula} THEN '''' || {value} ELSE {value} END"
+        return f"CASE WHEN {formula} THEN '''' || {value} ELSE coalesce({value}, '') END"
     if element.kind is Kind.BOOLEAN:
-        return f"CASE {value} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
-    return value
+        return f"CASE {value} WHEN 1 THEN 'true' WHEN 0 THEN 'false' ELSE '' END"
+    if element.kind is Kind.INTEGER:
+        return f"coalesce(CAST({value} AS TEXT), '')"
+    return f"coalesce({value}, '')"
+
+
+def float_is_null(field: csv_field) -> ColumnElement[bool]:
+    """Whether the value of a float field is NULL, which SQLite's form writes as 0.0."""
+    return field.value.is_(None)
