@@ -147,9 +147,34 @@ def rebuild(connection: sa.Connection, tenant_id: int) -> None:
 def _attempts(
     connection: sa.Connection, tenant_id: int, people: set[int], pairs: set[Pair]
 ) -> Iterator[Attempt]:
-    r = results.c
+    """The latest attempt of each pair only, found through the unique index from the pair's
+    highest attempt number: a person who retook a content a hundred times made a batch of
+    1,000 results read 103,000 attempts, twice."""
+    r, later = results.c, results.alias("later").c
     columns = (r.user_id, r.content_id, r.attempt, r.state, r.progress)
-    for query in _of(connection, results, tenant_id, columns, people, pairs):
+
+    def last(person: Any, content: Any) -> sa.ScalarSelect[Any]:
+        return (
+            sa.select(sa.func.max(later.attempt))
+            .where(
+                later.tenant_id == tenant_id, later.user_id == person, later.content_id == content
+            )
+            .scalar_subquery()
+        )
+
+    if people:
+        query = sa.select(*columns).where(
+            r.tenant_id == tenant_id,
+            bulk.among(r.user_id, people),
+            r.attempt == last(r.user_id, r.content_id),
+        )
+        yield from connection.execute(query).all()  # type: ignore[misc]
+    if pairs:
+        chosen = bulk.pairs(connection.dialect, pairs)
+        keys = sa.select(chosen.c.first, chosen.c.second, last(chosen.c.first, chosen.c.second))
+        query = sa.select(*columns).where(
+            r.tenant_id == tenant_id, sa.tuple_(r.user_id, r.content_id, r.attempt).in_(keys)
+        )
         yield from connection.execute(query).all()  # type: ignore[misc]
 
 
