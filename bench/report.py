@@ -51,6 +51,17 @@ REFERENCES = """\
   same indexes, on a scratch database: the floor under any write path.
 - **First page**: the reference of every page latency; keyset paging must not grow with
   depth.
+
+## Why the statistics read tallies
+
+`/analyse/statistics` over a whole tenant answers from `content_tallies` and
+`group_tallies`: pairs and progress per state and enrollment type, a few thousand rows
+whatever the tenant's size, which the write path keeps current by recounting the pairs and
+people each batch changes (`learnreport.store.tallies`). An index cannot serve a fold of
+every person x content pair (latest attempt, enrollments), and a table of one row per pair
+would still be read whole, about 7.5 million rows at 10 million results. The price is paid
+by writes (see the ingest figures); a filtered question or a department administrator's
+counts the rows it sees, so visibility never depends on the tallies.
 """
 
 
