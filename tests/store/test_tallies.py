@@ -7,6 +7,7 @@ latest attempt and the enrollments in SQL. Every write here goes through the wri
 unenrollments, erasure), in any order.
 """
 
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 from uuid import uuid4
@@ -95,6 +96,22 @@ def _write(engine: sa.Engine, tenant: Tenant, kind: str, records: Any) -> None:
         ingest(engine, tenant.id, kind, records)
 
 
+def _written(engine: sa.Engine, chosen: list[tuple[str, Any]]) -> Tenant:
+    """A new tenant, after the chosen writes (a batch the write path refuses writes nothing)."""
+    tenant = _start(engine)
+    for kind, records in chosen:
+        _write(engine, tenant, kind, records)
+    return tenant
+
+
+def any_writes(test: Callable[..., None]) -> Callable[..., None]:
+    """The test, run for many sequences of writes."""
+    hypothesis_settings = settings(
+        max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    return hypothesis_settings(given(chosen=writes)(test))
+
+
 def _owner(tenant: Tenant) -> Principal:
     return Principal(tenant.id, tenant.slug, "test", RoleName.parse("owner"), frozenset())
 
@@ -121,16 +138,11 @@ def _stored(engine: sa.Engine, tenant: Tenant) -> dict[Any, tuple[int, float]]:
     return found
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(chosen=writes)
+@any_writes
 def test_statistics_from_the_tallies_agree_with_counting_the_rows(
     engine: sa.Engine, chosen: list[tuple[str, Any]]
 ) -> None:
-    tenant = _start(engine)
-    for kind, records in chosen:
-        _write(engine, tenant, kind, records)
+    tenant = _written(engine, chosen)
     owner = _owner(tenant)
     group_by: GroupBy
     with engine.connect() as connection:
@@ -141,16 +153,11 @@ def test_statistics_from_the_tallies_agree_with_counting_the_rows(
             assert _figures(tallied) == _figures(counted), group_by
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(chosen=writes)
+@any_writes
 def test_the_kept_tallies_equal_a_recount_from_nothing(
     engine: sa.Engine, chosen: list[tuple[str, Any]]
 ) -> None:
-    tenant = _start(engine)
-    for kind, records in chosen:
-        _write(engine, tenant, kind, records)
+    tenant = _written(engine, chosen)
     kept = _stored(engine, tenant)
     with engine.begin() as connection:
         tallies.rebuild(connection, tenant.id)
