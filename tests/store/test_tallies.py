@@ -119,8 +119,8 @@ def _owner(tenant: Tenant) -> Principal:
 def _figures(found: list[Tally]) -> dict[Any, tuple[int, float]]:
     summed: dict[Any, tuple[int, float]] = {}
     for tally in found:
-        pairs, progress = summed.get((tally.key, tally.state, tally.enrollment_type), (0, 0.0))
         key = (tally.key, tally.state, tally.enrollment_type)
+        pairs, progress = summed.get(key, (0, 0.0))
         summed[key] = (pairs + tally.rows, progress + tally.progress)
     return {key: (pairs, round(progress, 6)) for key, (pairs, progress) in summed.items()}
 

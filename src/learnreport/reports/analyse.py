@@ -317,7 +317,7 @@ def _tallied(connection: sa.Connection, tenant_id: int, group_by: GroupBy) -> li
         .where(table.c.tenant_id == tenant_id)
         .group_by(*keys, state, table.c.enrollment_type)
     )
-    return _tallies(connection.execute(query).all(), keyed=bool(keys))
+    return _as_tallies(connection.execute(query).all(), keyed=bool(keys))
 
 
 def _counted(
@@ -350,10 +350,10 @@ def _counted(
         .where(*conditions)
         .group_by(*keys, rows.c.state, rows.c.enrollmentType)
     )
-    return _tallies(connection.execute(query).all(), keyed=bool(keys))
+    return _as_tallies(connection.execute(query).all(), keyed=bool(keys))
 
 
-def _tallies(found: Sequence[sa.Row[Any]], *, keyed: bool) -> list[Tally]:
+def _as_tallies(found: Sequence[sa.Row[Any]], *, keyed: bool) -> list[Tally]:
     return [
         Tally(
             key=(row[0], row[1]) if keyed else None,

@@ -97,14 +97,18 @@ def _executemany(
     connection.exec_driver_sql(compiled.string, params)
 
 
+def dialect_insert(connection: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT with the connection's own `ON CONFLICT` clause."""
+    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+
+
 def upsert_counter(
     connection: sa.Connection, table: sa.Table, values: dict[str, Any], column: str, step: int
 ) -> int:
     """Add `step` to a counter row, creating it if missing, and return the new value."""
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     keys = [c.name for c in table.primary_key.columns]
     statement = (
-        dialect_insert(table)
+        dialect_insert(connection, table)
         .values(**values, **{column: step})
         .on_conflict_do_update(index_elements=keys, set_={column: table.c[column] + step})
         .returning(table.c[column])

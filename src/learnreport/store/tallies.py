@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from learnreport.domain.standings import Attempt, Pair, standings
 from learnreport.store import bulk
@@ -119,7 +118,7 @@ def add(connection: sa.Connection, tenant_id: int, figures: Figures) -> None:
         ]
         if not rows:
             continue
-        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+        insert = bulk.dialect_insert(connection, table)
         connection.execute(
             insert.on_conflict_do_update(
                 index_elements=[column.name for column in table.primary_key.columns],
