@@ -36,6 +36,43 @@ class Settings(BaseSettings):
         ge=1024,
         description="Bytes one HTTP write batch may take (else 413, before it is parsed).",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Bytes the body of any request but a write batch may take (else 413, "
+        "before it is parsed).",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        description="Levels a JSON body's arrays and objects may nest, write batches apart "
+        "(else 400, before it is parsed).",
+    )
+    max_url_bytes: int = Field(
+        default=8192,
+        ge=256,
+        description="Bytes of a request's path and query string (else 414).",
+    )
+    max_query_parameters: int = Field(
+        default=200,
+        ge=1,
+        description="Parameters one query string may hold, repeated ones counted each time "
+        "(else 400).",
+    )
+    statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Milliseconds one database statement of a request may run before it is "
+        "stopped and the request answered 503 with Retry-After (0: no limit). Exports are "
+        "exempt: they stream for as long as their client reads.",
+    )
+    lock_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="Milliseconds a statement waits for a lock held by another writer "
+        "(SQLite's busy timeout, PostgreSQL's lock_timeout) before the request is answered "
+        "503 with Retry-After.",
+    )
     token_issuer: str = Field(
         default="learnreport", min_length=1, description="The `iss` of every access token."
     )
