@@ -88,3 +88,35 @@ class Settings(BaseSettings):
         description="Seconds an access token lives; at most an hour, which bounds the use of "
         "a leaked token.",
     )
+    token_failures_per_client: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications of one client id at the token URLs allowed per "
+        "`token_failures_period`, from any address; beyond them, 429 until one is due again.",
+    )
+    token_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="Failed client authentications from one address allowed per "
+        "`token_failures_period`, whichever client ids they name.",
+    )
+    token_failures_period: float = Field(
+        default=60.0, gt=0, description="Seconds over which failed authentications are counted."
+    )
+    rate_limit: int = Field(
+        default=0,
+        ge=0,
+        description="Requests one credential may make per `rate_limit_period` in one process "
+        "(0: no limit). With a limit, every authenticated answer carries the RateLimit-Limit, "
+        "RateLimit-Remaining and RateLimit-Reset headers, and a request beyond it is a 429 "
+        "with Retry-After.",
+    )
+    rate_limit_period: float = Field(
+        default=60.0, gt=0, description="Seconds over which `rate_limit` requests are allowed."
+    )
+    audit_log: str = Field(
+        default="-",
+        min_length=1,
+        description="Where the audit log's JSON lines go: `-` for standard error, a file "
+        "path, or `off` for nowhere but the `learnreport.audit` logger.",
+    )

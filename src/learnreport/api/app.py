@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from learnreport import __version__
-from learnreport.api import errors, health, logs, oauth
+from learnreport.api import audit, errors, health, logs, oauth, ratelimit
 from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths, xapi
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.state.engine = engine
     errors.install(app)
     logs.install()
+    oauth.install(app, settings)
+    ratelimit.install(app, settings)
+    audit.install(app, settings)
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(native.router)

@@ -8,6 +8,10 @@ signing keys are cached per process. Refusals follow RFC 6750: 401 with a `Beare
 challenge (`error="invalid_token"`) for a token that is missing or not good, 403
 `insufficient_scope` naming the scope for a good token that lacks it.
 
+Every credential, once known, passes one step (`_admit`), whichever way it came: it is
+counted against its rate limit (429 beyond it, before its scope is looked at) and named
+for the audit log.
+
 API keys, for the surfaces whose pages use them, are checked the same way by
 `requires_key(scope, header)`, each surface naming the header its page uses, or by
 `requires_basic_key(scope)` in HTTP Basic credentials, as xAPI clients send them; a bearer
@@ -16,6 +20,7 @@ scope are checked alike for both kinds of credential.
 """
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -23,7 +28,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, OAuth2, SecurityScopes
 from starlette.exceptions import HTTPException
 
-from learnreport.api import tokens
+from learnreport.api import audit, ratelimit, tokens
 from learnreport.api.dependencies import EngineDep, SettingsDep
 from learnreport.config import Settings
 from learnreport.domain.access import SCOPES, Principal
@@ -117,6 +122,7 @@ def _authorize(
         principal = load_principal(connection, claims.subject, claims.scopes)
     if principal is None:
         raise _invalid_token("the token's client is unknown or revoked")
+    _admit(request, principal, security_scopes.scopes)
     _check_api_access(principal)
     missing = [scope for scope in security_scopes.scopes if scope not in principal.scopes]
     if missing:
@@ -161,7 +167,7 @@ def requires_key(scope: str, header: str) -> Any:
                 if bearer
                 else f"an API key is required in the {header} header",
             )
-        return _key_principal(engine, key, header, scope)
+        return _key_principal(request, engine, key, header, scope)
 
     return Depends(key_principal)
 
@@ -182,7 +188,7 @@ def requires_token_or_key(scope: str, header: str) -> Any:
         authorization: Annotated[str | None, Depends(scheme)],
     ) -> Principal:
         if key:
-            return _key_principal(engine, key, header, scope)
+            return _key_principal(request, engine, key, header, scope)
         return _principal(request, security_scopes, engine, settings, authorization)
 
     return Security(token_or_key_principal, scopes=[scope])
@@ -197,10 +203,13 @@ def _key_scheme(header: str) -> APIKeyHeader:
     )
 
 
-def _key_principal(engine: sa.Engine, key: str, header: str, scope: str) -> Principal:
+def _key_principal(
+    request: Request, engine: sa.Engine, key: str, header: str, scope: str
+) -> Principal:
     principal = authenticate_key(engine, key) if KEY.fullmatch(key) else None
     if principal is None:
         raise _invalid_key(header, "the key is unknown, revoked or wrong")
+    _admit(request, principal, [scope])
     _check_api_access(principal)
     if scope not in principal.scopes:
         raise HTTPException(403, f"The API key lacks the scope {scope}.")
@@ -228,6 +237,7 @@ def requires_basic_key(scope: str) -> Any:
     )
 
     def basic_principal(
+        request: Request,
         engine: EngineDep,
         credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
     ) -> Principal:
@@ -240,6 +250,7 @@ def requires_basic_key(scope: str) -> Any:
                 "secret as the password, with HTTP Basic authentication.",
                 headers={"WWW-Authenticate": f'Basic realm="{REALM}"'},
             )
+        _admit(request, principal, [scope])
         _check_api_access(principal)
         if scope not in principal.scopes:
             raise HTTPException(403, f"The API key lacks the scope {scope}.")
@@ -280,6 +291,7 @@ def requires_company_key(scope: str) -> Any:
             if principal is None or company not in (None, principal.tenant,
                                                     str(principal.tenant_id)):  # fmt: skip
                 raise HTTPException(401, "The company or API key is not valid.")
+            _admit(request, principal, [scope])
             _check_api_access(principal)
             if scope not in principal.scopes:
                 raise HTTPException(403, f"The API key lacks the scope {scope}.")
@@ -287,6 +299,13 @@ def requires_company_key(scope: str) -> Any:
         return _principal(request, security_scopes, engine, settings, authorization)
 
     return Security(company_principal, scopes=[scope])
+
+
+def _admit(request: Request, principal: Principal, scopes: Sequence[str]) -> None:
+    """The one step every credential passes once it is known, whichever way it came: the
+    request is counted against the credential's rate limit and named in the audit log."""
+    audit.authenticated(request, principal.tenant, principal.credential, scopes)
+    ratelimit.admit(request, principal.credential)
 
 
 def _check_api_access(principal: Principal) -> None:

@@ -5,27 +5,39 @@ and gets a bearer token for the scopes it asks for, or all it is granted. Errors
 JSON of RFC 6749 section 5.2, not problem details, since that is what OAuth2 libraries read;
 no input, however broken, gets a 500. `grant` and `answer` serve any other token URL with
 the same form (a dialect's own), so every URL issues the same tokens.
+
+Guessing a secret is throttled: each failed client authentication is counted against the
+client id (from any address) and against the address (whatever id it names), and once
+either has used up its failures for the period the URL answers 429 with `Retry-After`,
+before any secret is checked. A success counts nothing and forgives nothing, so a client
+whose secret is being guessed elsewhere is refused only while its own id is over the
+limit, and the guessing cannot go on under cover of its successes. The 429's error code is
+RFC 6749's `temporarily_unavailable`, the nearest of its codes. Behind a reverse proxy, the
+address is the client's only when uvicorn is told to trust the proxy's forwarding headers.
 """
 
 import base64
+import re
+import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote_plus
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from learnreport.api import tokens
+from learnreport.api import audit, tokens
 from learnreport.api.auth import REALM, TOKEN_URL
 from learnreport.api.dependencies import EngineDep, SettingsDep
 from learnreport.api.responses import OrjsonResponse
+from learnreport.api.throttle import Clock, Limiter
 from learnreport.config import Settings
-from learnreport.store.credentials import authenticate_client
+from learnreport.store.credentials import authenticate_client, tenant_slug
 
 FORM = "application/x-www-form-urlencoded"
 GRANT_TYPE = "client_credentials"
@@ -37,8 +49,19 @@ MAX_FIELDS = 32
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 SCOPE_CHARACTERS = frozenset(chr(code) for code in range(0x21, 0x7F)) - {'"', "\\"}
 """RFC 6749 section 3.3: what a scope token is made of."""
+CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\.c_[0-9a-f]{16}")
+"""The shape of the client ids this server issues. A value of another shape names no
+client, so it is throttled by address only, and it may be a secret sent in the wrong field,
+so it is never written to the audit log."""
 
-ErrorCode = Literal["invalid_request", "invalid_client", "invalid_scope", "unsupported_grant_type"]
+ErrorCode = Literal[
+    "invalid_request",
+    "invalid_client",
+    "invalid_scope",
+    "unsupported_grant_type",
+    "temporarily_unavailable",
+]
+STATUSES: dict[ErrorCode, int] = {"invalid_client": 401, "temporarily_unavailable": 429}
 
 router = APIRouter(tags=["auth"])
 
@@ -58,14 +81,53 @@ class TokenError(BaseModel):
 class OAuthError(Exception):
     """A refused token request; the description quotes no secret."""
 
-    def __init__(self, error: ErrorCode, description: str) -> None:
+    def __init__(self, error: ErrorCode, description: str, retry_after: int = 0) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
+        self.retry_after = retry_after
 
     @property
     def status(self) -> int:
-        return 401 if self.error == "invalid_client" else 400
+        return STATUSES.get(self.error, 400)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureThrottle:
+    """Failed client authentications, counted by client id and by address."""
+
+    by_client: Limiter
+    by_address: Limiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock = time.monotonic) -> "FailureThrottle":
+        period = settings.token_failures_period
+        return cls(
+            Limiter(settings.token_failures_per_client, period, clock=clock),
+            Limiter(settings.token_failures_per_address, period, clock=clock),
+        )
+
+    def refuse_if_over(self, client_id: str | None, address: str) -> None:
+        """Raise the 429 if the address, or the client id when given, has no failure left."""
+        waits = [self.by_address.check(address).retry_after]
+        if (shaped := _shaped(client_id)) is not None:
+            waits.append(self.by_client.check(shaped).retry_after)
+        wait = max(waits)
+        if wait:
+            raise OAuthError(
+                "temporarily_unavailable",
+                f"too many failed client authentications; retry after {wait} seconds",
+                retry_after=wait,
+            )
+
+    def failed(self, client_id: str | None, address: str) -> None:
+        self.by_address.spend(address)
+        if (shaped := _shaped(client_id)) is not None:
+            self.by_client.spend(shaped)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.state.token_failures = FailureThrottle.from_settings(settings)
 
 
 def grant(
@@ -88,7 +150,11 @@ def grant(
 
 async def answer(request: Request, engine: sa.Engine, settings: Settings) -> Response:
     """The whole exchange for a token URL: read the form, authenticate, issue or refuse."""
+    throttle: FailureThrottle = request.app.state.token_failures
+    address = request.client.host if request.client is not None else ""
+    client_id: str | None = None
     try:
+        throttle.refuse_if_over(None, address)
         form = await _form(request)
         grant_type = form.get("grant_type")
         if grant_type is None:
@@ -96,15 +162,22 @@ async def answer(request: Request, engine: sa.Engine, settings: Settings) -> Res
         if grant_type != GRANT_TYPE:
             raise OAuthError("unsupported_grant_type", f"only {GRANT_TYPE} is supported")
         client_id, client_secret = _client(request.headers.get("authorization"), form)
+        throttle.refuse_if_over(client_id, address)
         token = await run_in_threadpool(
             grant, engine, settings, client_id, client_secret, form.get("scope")
         )
     except OAuthError as error:
+        if error.error == "invalid_client":
+            throttle.failed(client_id, address)
+        _note(request, client_id, "token.refused")
         headers = dict(NO_STORE)
         if error.status == 401:
             headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+        if error.retry_after:
+            headers["Retry-After"] = str(error.retry_after)
         body = {"error": error.error, "error_description": error.description}
         return OrjsonResponse(body, status_code=error.status, headers=headers)
+    _note(request, client_id, "token.issued")
     body = {
         "access_token": token.token,
         "token_type": "Bearer",
@@ -153,6 +226,11 @@ FORM_BODY: dict[str, Any] = {
     responses={
         400: {"model": TokenError, "description": "A bad request, grant type or scope."},
         401: {"model": TokenError, "description": "Client authentication failed."},
+        429: {
+            "model": TokenError,
+            "description": "Too many failed authentications of the client id or from the "
+            "address; retry after the seconds in Retry-After.",
+        },
     },
     openapi_extra=FORM_BODY,
 )
@@ -161,6 +239,15 @@ async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> R
     (`base64(client_id:client_secret)`) or with `client_id` and `client_secret` in the form;
     use the token as `Authorization: Bearer TOKEN` until it expires, then ask for another."""
     return await answer(request, engine, settings)
+
+
+def _shaped(client_id: str | None) -> str | None:
+    return client_id if client_id is not None and CLIENT_ID.fullmatch(client_id) else None
+
+
+def _note(request: Request, client_id: str | None, event: str) -> None:
+    shaped = _shaped(client_id)
+    audit.note(request, tenant_slug(shaped) if shaped else None, shaped, event)
 
 
 async def _form(request: Request) -> dict[str, str]:
