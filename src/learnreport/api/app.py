@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from learnreport import __version__
-from learnreport.api import audit, errors, health, logs, oauth, ratelimit
+from learnreport.api import audit, errors, health, limits, logs, oauth, ratelimit
 from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths, xapi
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
@@ -34,7 +34,12 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     settings = settings if settings is not None else Settings()
     owned = engine is None
     if engine is None:
-        engine = create_engine(settings.database_url, pool_size=settings.pool_size)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.pool_size,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            lock_timeout_ms=settings.lock_timeout_ms,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,10 +61,14 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         swagger_ui_oauth2_redirect_url=f"{PUBLIC}/docs/oauth2-redirect",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[limits.enforce],
     )
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
+    app.add_middleware(
+        limits.Middleware, limits=limits.Limits.of(settings), exempt=(f"{ingest.PREFIX}/",)
+    )
     logs.install()
     oauth.install(app, settings)
     ratelimit.install(app, settings)

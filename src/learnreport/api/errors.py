@@ -4,12 +4,20 @@ A client gets the same shape for a bad parameter, a missing route and a crash; a
 says nothing about its cause (the server log has the traceback), and a bad request names
 each parameter at fault. FastAPI's 422 for validation errors becomes 400, the status the
 published reporting APIs use for a bad parameter (none of them uses 422).
+
+What the database will get over by itself (it is down, a statement ran past its timeout,
+another writer holds the lock too long) is a 503 with `Retry-After`, decided here alone
+(`unavailable`) for every surface, so that a client retries rather than reports a bug.
 """
 
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -17,6 +25,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from learnreport.api.responses import OrjsonResponse
+
+logger = logging.getLogger(__name__)
 
 
 class ProblemResponse(OrjsonResponse):
@@ -71,6 +81,11 @@ def answering_errors_with(write: ErrorWriter) -> type[APIRoute]:
                     return await handler(request)
                 except (HTTPException, InvalidParameters, RequestValidationError) as error:
                     return write(request, error)
+                except sa.exc.SQLAlchemyError as error:
+                    answer = unavailable(error)
+                    if answer is None:
+                        raise
+                    return write(request, answer)
 
             return answer
 
@@ -81,7 +96,17 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidParameters, _invalid_parameters)
+    app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+class Refusal(HTTPException):
+    """An HTTP error whose problem details carry members of their own (a limit's name and
+    value); a dialect's writer, which knows only status and detail, still answers it."""
+
+    def __init__(self, status: int, detail: str, **extensions: Any) -> None:
+        super().__init__(status, detail)
+        self.extensions = extensions
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
@@ -89,7 +114,84 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     if exc.status_code in (204, 304) or exc.status_code < 200:
         return Response(status_code=exc.status_code, headers=exc.headers)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem(exc.status_code, detail, headers=exc.headers)
+    extensions = exc.extensions if isinstance(exc, Refusal) else {}
+    return problem(exc.status_code, detail, headers=exc.headers, **extensions)
+
+
+RETRY_BUSY = 1
+"""Seconds to wait when another writer held the lock: writes take turns in well under one."""
+RETRY_DOWN = 5
+"""Seconds to wait when the database cannot be reached: a restart or a failover."""
+RETRY_SLOW = 30
+"""Seconds to wait when a statement ran past its timeout: the same question asked at once
+would most likely run as long again."""
+
+_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_SQLITE_DOWN = {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL}
+
+
+def unavailable(error: sa.exc.SQLAlchemyError) -> HTTPException | None:
+    """The 503 for a database error that is no fault of the request or of the server's
+    code, or None for one that is (a bug, answered 500 and logged)."""
+    if isinstance(error, sa.exc.TimeoutError):
+        return _unavailable("Every database connection is in use; try again shortly.", RETRY_BUSY)
+    if not isinstance(error, sa.exc.DBAPIError):
+        return None
+    cause = error.orig
+    if isinstance(cause, sqlite3.Error):
+        code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+        if code == sqlite3.SQLITE_INTERRUPT:
+            return _too_slow()
+        if code in _SQLITE_BUSY:
+            return _busy()
+        if code in _SQLITE_DOWN:
+            return _down()
+        return None
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        return _too_slow()
+    if isinstance(cause, psycopg.errors.LockNotAvailable):
+        return _busy()
+    if error.connection_invalidated or isinstance(cause, psycopg.OperationalError):
+        return _down()
+    return None
+
+
+def _too_slow() -> HTTPException:
+    return _unavailable(
+        "The query ran longer than the server's statement timeout and was stopped; narrow "
+        "the filters, page by cursor, or use the export.",
+        RETRY_SLOW,
+    )
+
+
+def _busy() -> HTTPException:
+    return _unavailable(
+        "The database was busy with another write for too long; nothing was written. Send "
+        "the request again.",
+        RETRY_BUSY,
+    )
+
+
+def _down() -> HTTPException:
+    return _unavailable("The database cannot be reached; try again shortly.", RETRY_DOWN)
+
+
+def _unavailable(detail: str, seconds: int) -> HTTPException:
+    return HTTPException(503, detail, headers={"Retry-After": str(seconds)})
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """503 for what `unavailable` recognises, logged in a line; anything else is a bug,
+    logged with its traceback and answered as any crash is."""
+    assert isinstance(exc, sa.exc.SQLAlchemyError)
+    answer = unavailable(exc)
+    if answer is None:
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return await _unexpected_error(request, exc)
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    logger.warning("%s %s: database unavailable (%s)", request.method, request.url.path,
+                   type(cause).__name__)  # fmt: skip
+    return await _http_error(request, answer)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from learnreport.api.dependencies import EngineDep
+from learnreport.api.errors import RETRY_DOWN
 from learnreport.api.responses import OrjsonResponse
 
 logger = logging.getLogger(__name__)
@@ -28,11 +29,16 @@ class Health(BaseModel):
 )
 def health(engine: EngineDep) -> OrjsonResponse:
     """Answers 503 rather than 500 when the database is down, so a probe can tell the two
-    apart; the cause goes to the log only, as it may name hosts or users."""
+    apart, with the `Retry-After` of every report then; the cause goes to the log only, as
+    it may name hosts or users."""
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
         logger.warning("health check: database unreachable", exc_info=True)
-        return OrjsonResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return OrjsonResponse(
+            {"status": "unavailable", "database": "unreachable"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_DOWN)},
+        )
     return OrjsonResponse({"status": "ok", "database": "ok"})

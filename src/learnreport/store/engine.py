@@ -2,6 +2,8 @@
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from math import inf
+from time import monotonic
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -15,59 +17,134 @@ EXPORT_CACHE_SIZE: Final = -2048
 gains nothing from a big cache, and filling the 64 MiB of `CACHE_SIZE` made a server
 exporting 817,676 modules 58 MB larger."""
 
+LOCK_TIMEOUT_MS: Final = 10_000
+"""How long a statement waits for a lock (SQLite's write lock, a PostgreSQL row, table or
+advisory lock) before it fails, unless the engine is given another."""
+
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
     "foreign_keys=ON",
-    "busy_timeout=10000",
+    f"busy_timeout={LOCK_TIMEOUT_MS}",
     f"cache_size={CACHE_SIZE}",
     "temp_store=MEMORY",
 )
 
+PROGRESS_STEPS: Final = 10_000
+"""SQLite virtual machine steps between two looks at a statement's deadline: a few tenths
+of a millisecond of work, so that looking costs well under 1% of a query."""
 
-def create_engine(url: str | URL, *, pool_size: int = 10) -> sa.Engine:
+CONNECT_TIMEOUT_S: Final = 5
+"""Seconds to wait for PostgreSQL to accept a connection. Refused connections (a stopped
+server) fail at once; this bounds the wait for a host that does not answer at all, which
+every request would otherwise spend before its 503."""
+
+WRITES = "learnreport_writes"
+EXPORTS = "learnreport_exports"
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    pool_size: int = 10,
+    statement_timeout_ms: int = 0,
+    lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+) -> sa.Engine:
     """An engine for SQLite (WAL, foreign keys on) or PostgreSQL (psycopg 3, sessions in UTC).
 
     On SQLite the driver's own transaction handling is turned off so that SQLAlchemy's
     `begin()` issues a real `BEGIN`, which makes an ingest batch one atomic, isolated
     transaction; `writing` makes it `BEGIN IMMEDIATE`.
+
+    `statement_timeout_ms` (0: none) ends any one statement that runs longer, except on the
+    connections of `exporting`: PostgreSQL's `statement_timeout`, and on SQLite a deadline
+    that the progress handler checks. The server sets it; the command line, whose imports
+    and exports may rightly take long, does not.
     """
     url = make_url(url)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, statement_timeout_ms, lock_timeout_ms)
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        return sa.create_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            connect_args={"options": "-c timezone=UTC", "connect_timeout": 10},
-        )
+        return _postgresql_engine(url, pool_size, statement_timeout_ms, lock_timeout_ms)
     raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
 
 
-def _sqlite_engine(url: URL) -> sa.Engine:
+def _postgresql_engine(
+    url: URL, pool_size: int, statement_timeout_ms: int, lock_timeout_ms: int
+) -> sa.Engine:
+    """`pool_pre_ping` tries each connection as it leaves the pool and reconnects once if
+    the server dropped it, so after a restart the first request is served again rather
+    than failing on a dead connection; while the server is down the reconnection is refused
+    at once, and the request is answered 503 without waiting."""
+    options = (
+        f"-c timezone=UTC -c statement_timeout={statement_timeout_ms} "
+        f"-c lock_timeout={lock_timeout_ms}"
+    )
+    engine = sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": options, "connect_timeout": CONNECT_TIMEOUT_S},
+    )
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        if connection.get_execution_options().get(EXPORTS, False):
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+    return engine
+
+
+class _Deadline:
+    """When the SQLite statement running on one connection must stop."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = inf
+
+    def passed(self) -> bool:
+        """The progress handler: a true answer interrupts the statement (SQLITE_INTERRUPT)."""
+        return monotonic() > self.at
+
+
+DEADLINE = "learnreport_deadline"
+
+
+def _sqlite_engine(url: URL, statement_timeout_ms: int, lock_timeout_ms: int) -> sa.Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    pragmas = [p for p in SQLITE_PRAGMAS if not p.startswith("busy_timeout")]
+    pragmas.append(f"busy_timeout={lock_timeout_ms}")
 
     @sa.event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
+    def _configure(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        if statement_timeout_ms:
+            deadline = record.info[DEADLINE] = _Deadline()
+            dbapi_connection.set_progress_handler(deadline.passed, PROGRESS_STEPS)
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get(WRITES, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    if statement_timeout_ms:
+        seconds = statement_timeout_ms / 1000
+
+        @sa.event.listens_for(engine, "before_cursor_execute")
+        def _start(connection: sa.Connection, *_args: Any) -> None:
+            deadline: _Deadline = connection.connection.info[DEADLINE]
+            exporting = connection.get_execution_options().get(EXPORTS, False)
+            deadline.at = inf if exporting else monotonic() + seconds
+
     return engine
-
-
-WRITES = "learnreport_writes"
 
 
 def writing(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
@@ -76,6 +153,17 @@ def writing(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
     would fail at once, rather than wait, if another writer had committed in between
     (SQLITE_BUSY_SNAPSHOT), so concurrent write batches would fail instead of queueing."""
     return engine.execution_options(**{WRITES: True}).begin()
+
+
+def exporting(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
+    """A connection for a whole export, whose statements no statement timeout ends.
+
+    An export is one statement (PostgreSQL's `COPY`, SQLite's stepped `SELECT`) that lasts
+    as long as its client takes to read every row, which the server does not decide; its
+    work per row is bounded, its memory is one batch, and a client that goes away ends it.
+    The statements before it (the credential, the report's definition) keep the timeout.
+    """
+    return engine.execution_options(**{EXPORTS: True}).connect()
 
 
 @contextmanager

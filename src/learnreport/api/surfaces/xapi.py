@@ -48,7 +48,13 @@ from starlette.responses import Response
 
 from learnreport.api.auth import requires_basic_key, requires_token_or_key
 from learnreport.api.dependencies import CursorsDep, EngineDep
-from learnreport.api.errors import InvalidParameters, answering_errors_with, bad_request, problem
+from learnreport.api.errors import (
+    InvalidParameters,
+    Refusal,
+    answering_errors_with,
+    bad_request,
+    problem,
+)
 from learnreport.api.paging import context
 from learnreport.domain.access import Principal
 from learnreport.ingest import xapi
@@ -100,7 +106,9 @@ def _error(request: Request, error: Exception) -> Response:
     """Problem details, stamped like every answer of these routes."""
     if isinstance(error, HTTPException):
         detail = error.detail if isinstance(error.detail, str) else None
-        extensions = {"errors": error.errors} if isinstance(error, _Refused) else {}
+        extensions = error.extensions if isinstance(error, Refusal) else {}
+        if isinstance(error, _Refused):
+            extensions = {"errors": error.errors}
         answer: Response = problem(error.status_code, detail, headers=error.headers, **extensions)
     elif isinstance(error, InvalidParameters):
         answer = bad_request(error.errors)
