@@ -30,6 +30,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from learnreport import exports
+from learnreport.api import audit
 from learnreport.api.errors import InvalidParameters
 from learnreport.api.tokens import REFRESH_EVERY
 from learnreport.config import Settings
@@ -173,7 +174,9 @@ def _demo_client(engine: sa.Engine) -> credentials.Created:
     """An owner client for the freshly written acme, so the demo can be queried at once."""
     with engine.begin() as connection:
         acme = tenants.get(connection, "acme")
-        return credentials.create(connection, acme, "client", "owner", description="demo")
+        created = credentials.create(connection, acme, "client", "owner", description="demo")
+    _audit("credential.created", created.credential, "learnreport demo")
+    return created
 
 
 @contextmanager
@@ -332,6 +335,7 @@ DescriptionOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 NOUNS: dict[Kind, str] = {"client": "client", "key": "API key"}
+COMMANDS: dict[Kind, str] = {"client": "clients", "key": "keys"}
 ID_FIELDS: dict[Kind, str] = {"client": "client_id", "key": "id"}
 SECRET_FIELDS: dict[Kind, str] = {"client": "client_secret", "key": "key"}
 KEY_ID = re.compile(r"^[^.]+\.k_[0-9a-f]{16}$")
@@ -421,6 +425,7 @@ def _create(
         except (InvalidRole, CredentialError) as error:
             _fail(f"{error}.")
     credential = created.credential
+    _audit("credential.created", credential, f"learnreport {COMMANDS[kind]} create")
     if as_json:
         shown = {
             ID_FIELDS[kind]: credential.public_id,
@@ -436,6 +441,13 @@ def _create(
     typer.echo(f"{ID_FIELDS[kind]}: {credential.public_id}")
     typer.echo(f"{SECRET_FIELDS[kind]}: {created.secret}")
     typer.echo("Keep it now: it is stored hashed and cannot be shown again.")
+
+
+def _audit(event: str, credential: Credential, command: str) -> None:
+    """The audit line of a credential created or revoked, where the settings send the
+    server's; the command stands in the line's route."""
+    audit.direct(Settings().audit_log)
+    audit.record(event, tenant=credential.tenant, principal=credential.public_id, route=command)
 
 
 def _list_credentials(kind: Kind, slug: str, as_json: bool) -> None:
@@ -475,6 +487,7 @@ def _revoke(kind: Kind, public_id: str) -> None:
             credential = credentials.revoke(connection, found, public_id, kind)
         except CredentialNotFound:
             _fail(f"no {NOUNS[kind]} {public_id!r}.")
+    _audit("credential.revoked", credential, f"learnreport {COMMANDS[kind]} revoke")
     typer.echo(f"Revoked {NOUNS[kind]} {credential.public_id} at {credential.revoked_at}.")
 
 

@@ -3,18 +3,20 @@ RFC 6749 error, never a 500, for whatever else arrives."""
 
 import base64
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from clocks import Clock
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from learnreport.api import tokens
 from learnreport.api.app import create_app
 from learnreport.api.auth import requires
+from learnreport.api.oauth import FailureThrottle
 from learnreport.config import Settings
 from learnreport.domain.access import SCOPES, Principal
 from learnreport.store import credentials
@@ -28,6 +30,8 @@ both."""
 URL = "/oauth/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 GRANT = {"grant_type": "client_credentials"}
+CLIENT_SIDE = ("httpx", "httpcore")
+"""Loggers of the test's own HTTP client, which logs every URL it requests as it was sent."""
 
 
 @pytest.fixture
@@ -203,6 +207,115 @@ def test_a_wrong_secret_an_unknown_client_or_a_revoked_one_is_an_invalid_client(
     error(client.post(URL, data=form), 401, "invalid_client")
 
 
+GUESSES = Settings(token_failures_per_client=3, token_failures_per_address=5)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def guessed(engine: sa.Engine, clock: Clock) -> Iterator[Callable[[str], TestClient]]:
+    """`guessed(address)`: a client of one application, allowing 3 failures per client id
+    and 5 per address a minute, on a clock the test moves, calling from `address`."""
+    settings = GUESSES.model_copy(update={"database_url": engine.url.render_as_string(False)})
+    app = create_app(settings, engine)
+    app.state.token_failures = FailureThrottle.from_settings(settings, clock=clock)
+    with TestClient(app):
+        yield lambda address: TestClient(app, client=(address, 50000))
+
+
+def throttled(answer: Response) -> int:
+    """The seconds to wait of RFC 6749's error answered 429, once its shape is checked."""
+    assert answer.status_code == 429, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    assert set(answer.json()) == {"error", "error_description"}
+    assert answer.json()["error"] == "temporarily_unavailable"
+    return int(answer.headers["retry-after"])
+
+
+@SQLITE_ONLY
+def test_guessing_a_clients_secret_is_throttled_from_every_address_until_a_guess_is_due(
+    guessed: Callable[[str], TestClient], clock: Clock, owner: Created
+) -> None:
+    public_id = owner.credential.public_id
+    attacker, owner_address = guessed("203.0.113.7"), guessed("198.51.100.2")
+    for guess in range(3):
+        answer = attacker.post(URL, data=GRANT, headers=basic(public_id, f"guess-{guess}"))
+        error(answer, 401, "invalid_client")
+
+    refused = [
+        attacker.post(URL, data=GRANT, headers=basic(public_id, "guess-3")),
+        owner_address.post(URL, data=GRANT, headers=basic(public_id, owner.secret)),
+    ]
+
+    assert [throttled(answer) for answer in refused] == [20, 20]
+    clock.now += 20
+    answer = owner_address.post(URL, data=GRANT, headers=basic(public_id, owner.secret))
+    assert answer.status_code == 200
+
+
+@SQLITE_ONLY
+def test_an_unknown_client_id_is_throttled_like_a_known_one(
+    guessed: Callable[[str], TestClient],
+) -> None:
+    attacker = guessed("203.0.113.7")
+    unknown = "acme.c_0123456789abcdef"
+
+    answers = [attacker.post(URL, data=GRANT, headers=basic(unknown, "x")) for _ in range(4)]
+
+    assert [answer.status_code for answer in answers] == [401, 401, 401, 429]
+
+
+@SQLITE_ONLY
+def test_failures_from_one_address_throttle_it_whatever_ids_it_names_and_no_other_address(
+    guessed: Callable[[str], TestClient], engine: sa.Engine, tenant: Tenant, owner: Created
+) -> None:
+    attacker = guessed("203.0.113.7")
+    other = new_client(engine, tenant)
+    for number in range(5):
+        headers = basic(f"acme.c_{number:016x}", "guess")
+        error(attacker.post(URL, data=GRANT, headers=headers), 401, "invalid_client")
+
+    from_attacker = attacker.post(
+        URL, data=GRANT, headers=basic(other.credential.public_id, other.secret)
+    )
+    elsewhere = guessed("198.51.100.2").post(
+        URL, data=GRANT, headers=basic(owner.credential.public_id, owner.secret)
+    )
+
+    assert throttled(from_attacker) == 12
+    assert elsewhere.status_code == 200
+
+
+@SQLITE_ONLY
+def test_missing_or_malformed_credentials_count_as_failures_of_the_address(
+    guessed: Callable[[str], TestClient],
+) -> None:
+    attacker = guessed("203.0.113.7")
+
+    answers = [
+        attacker.post(URL, data=GRANT, headers={"Authorization": "Basic !!!!"}) for _ in range(6)
+    ]
+
+    assert [answer.status_code for answer in answers] == [401] * 5 + [429]
+
+
+@SQLITE_ONLY
+def test_successes_count_nothing_and_forgive_nothing(
+    guessed: Callable[[str], TestClient], owner: Created
+) -> None:
+    public_id = owner.credential.public_id
+    caller = guessed("198.51.100.2")
+    good = basic(public_id, owner.secret)
+
+    assert all(caller.post(URL, data=GRANT, headers=good).status_code == 200 for _ in range(6))
+    for _ in range(3):
+        caller.post(URL, data=GRANT, headers=basic(public_id, "wrong"))
+    throttled(caller.post(URL, data=GRANT, headers=good))
+
+
 @SQLITE_ONLY
 def test_an_api_key_is_not_a_client(client: TestClient, engine: sa.Engine, tenant: Tenant) -> None:
     with engine.begin() as connection:
@@ -347,30 +460,45 @@ def test_a_get_is_not_a_token_request(client: TestClient) -> None:
 
 
 @SQLITE_ONLY
-def test_no_secret_reaches_the_log(
+def test_no_secret_reaches_the_log_or_the_audit_log(
     client: TestClient,
     engine: sa.Engine,
     tenant: Tenant,
     owner: Created,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with engine.begin() as connection:
-        key = credentials.create(connection, tenant, "key", "owner")
-    credentials.authenticate_key(engine, key.secret)
+        key = credentials.create(connection, tenant, "key", "owner").secret
+    credentials.authenticate_key(engine, key)
     public_id = owner.credential.public_id
 
     client.post(URL, data=GRANT, headers=basic(public_id, owner.secret))
     client.post(URL, data=GRANT, headers=basic(public_id, owner.secret + "x"))
+    client.post(URL, data={**GRANT, "client_id": owner.secret, "client_secret": public_id})
     form = {**GRANT, "client_id": public_id, "client_secret": owner.secret}
     token = client.post(URL, data=form).json()["access_token"]
     client.get("/probe", headers={"Authorization": f"Bearer {token}"})
+    client.get("/probe", headers={"Authorization": f"Bearer {token}x"})
+    client.get(f"/probe?access_token={token}")
+    client.post("/api/v2/ingest/users", json=[{"id": "u1"}], headers={"X-API-Key": key})
+    client.post("/api/v2/ingest/users", json=[], headers={"X-API-Key": key + "x"})
+    client.get("/api/v1/paths/sessions/s1/stats", params={"company": "acme", "apiKey": key})
+    client.get("/xapi/statements", auth=tuple(key.rsplit(".", 1)),
+               headers={"X-Experience-API-Version": "1.0.3"})  # fmt: skip
 
-    assert caplog.records
-    logged = caplog.text + " ".join(str(record.args) for record in caplog.records)
+    server = [record for record in caplog.records if not record.name.startswith(CLIENT_SIDE)]
+    assert sum(record.name == "learnreport.audit" for record in server) >= 8
+    logged = (
+        " ".join(record.getMessage() for record in server)
+        + " ".join(str(record.args) for record in server)
+        + capsys.readouterr().err
+    )
     assert owner.secret not in logged
-    assert key.secret.rpartition(".")[2] not in logged
+    assert key.rpartition(".")[2] not in logged
     assert token not in logged
+    assert token.split(".")[2] not in logged
 
 
 @SQLITE_ONLY
