@@ -19,14 +19,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What a key may do now, in the terms of the IETF RateLimit header fields."""
+class Decision(NamedTuple):
+    """What a key may do now, in the terms of the IETF RateLimit header fields.
+
+    A named tuple, not a frozen dataclass, since one is made per request: a tuple is made
+    in half the time."""
 
     allowed: bool
     limit: int
