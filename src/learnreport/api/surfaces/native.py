@@ -7,19 +7,20 @@ answer: the rows come from `learnreport.reports`, the access rules from `api.aut
 paging from `api.paging` and the formats from `api.render`.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from learnreport.api import paging, params, render
 from learnreport.api.auth import requires
 from learnreport.api.dependencies import CursorsDep, EngineDep
 from learnreport.api.errors import InvalidParameters, problem
+from learnreport.api.streaming import ClosingStreamingResponse
 from learnreport.domain.access import Principal
 from learnreport.reports import NATIVE, base
 from learnreport.reports.base import Report
@@ -151,7 +152,7 @@ def _export(resource: Resource) -> Callable[..., Response]:
         report = _report(engine, resource, principal)
         criteria = params.parse(request.query_params, report.params(), (FORMAT,))
 
-        def chunks() -> Iterator[bytes]:
+        def chunks() -> Generator[bytes, None, None]:
             with engine.connect() as connection:
                 if fmt == "csv":
                     yield from base.stream_csv(connection, report, principal, criteria)
@@ -160,7 +161,7 @@ def _export(resource: Resource) -> Callable[..., Response]:
                     fmt, report.names, base.stream(connection, report, principal, criteria)
                 )
 
-        return StreamingResponse(
+        return ClosingStreamingResponse(
             chunks(),
             media_type=render.MEDIA_TYPES[fmt],
             headers={"Content-Disposition": f'attachment; filename="{resource.name}.{fmt}"'},
