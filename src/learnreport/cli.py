@@ -6,11 +6,13 @@ run any command. Settings and the engine are built inside each command, never at
 """
 
 import re
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, BinaryIO, NoReturn
 
 import orjson
@@ -202,18 +204,67 @@ def _demo_progress(console: Console) -> Iterator[Callable[[str, int], None]]:
         yield advance
 
 
+GRACEFUL_TIMEOUT = 30
+"""Seconds a stopping server gives its answers in flight. Without a bound, uvicorn waits for
+every one: a client that stopped reading an export kept a stopped server running for good."""
+
+STOPPING = (signal.SIGTERM, signal.SIGINT)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    graceful_timeout: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Seconds that answers in flight (an export to a slow client) may take to "
+            "finish after SIGTERM or SIGINT before their connections are closed.",
+        ),
+    ] = GRACEFUL_TIMEOUT,
 ) -> None:
-    """Serve the reporting APIs over HTTP."""
+    """Serve the reporting APIs over HTTP; SIGTERM or SIGINT stops it, exiting with 0."""
     with _store():
         pass
-    uvicorn.run(
-        "learnreport.api.app:create_app", factory=True, host=host, port=port, workers=workers
-    )
+    with _stopped_cleanly():
+        uvicorn.run(
+            "learnreport.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout_graceful_shutdown=graceful_timeout,
+        )
+
+
+@contextmanager
+def _stopped_cleanly() -> Iterator[None]:
+    """Exit with 0 once uvicorn has shut down on SIGTERM or SIGINT.
+
+    uvicorn shuts down gracefully on either, then restores the handlers it found and raises
+    the signal again, for the caller to act on: with Python's defaults the process died of
+    SIGTERM (status 143) or printed "Aborted!" and exited with 1 after a clean shutdown."""
+
+    def exit_cleanly(number: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    with _on_stop(exit_cleanly):
+        yield
+
+
+@contextmanager
+def _on_stop(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """`handler` for SIGTERM and SIGINT meanwhile, the handlers found restored afterwards."""
+    found = {number: signal.getsignal(number) for number in STOPPING}
+    for number in STOPPING:
+        signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, previous in found.items():
+            signal.signal(number, previous)
 
 
 # `learnreport tenants ...`
@@ -681,11 +732,18 @@ def import_file(
         _fail(f"there is no file {file}.")
     size = batch_size or Settings().ingest_batch_size
     console = Console(stderr=True)
+    stopped_by: list[int] = []
+
+    def stop(number: int, frame: FrameType | None) -> None:
+        """The import stops before its next batch or commit, the first signal telling the
+        exit status."""
+        stopped_by.append(number)
+
     with _store() as engine:
         with engine.connect() as connection:
             found = _tenant(connection, tenant)
         try:
-            with _counting(console) as advance:
+            with _on_stop(stop), _counting(console) as advance:
                 outcome = imports.run(
                     engine,
                     found.id,
@@ -696,10 +754,13 @@ def import_file(
                     dry_run=dry_run,
                     resume=resume,
                     progress=advance,
+                    stop=lambda: bool(stopped_by),
                 )
         except (files.FileRejected, imports.ImportRefused) as error:
             _fail(f"{file}: {error}")
     _tell(outcome, file, as_json)
+    if outcome.stopped:
+        raise typer.Exit(128 + stopped_by[0])
     if outcome.failed:
         raise typer.Exit(1)
 
@@ -789,6 +850,7 @@ def _tell(outcome: imports.Outcome, file: Path, as_json: bool) -> None:
             "unit": outcome.unit,
             "errors": [asdict(error) for error in outcome.errors],
             "more_errors": outcome.more_errors,
+            "stopped": outcome.stopped,
         }
         typer.echo(orjson.dumps(shown).decode())
         return
@@ -800,7 +862,15 @@ def _tell(outcome: imports.Outcome, file: Path, as_json: bool) -> None:
     if outcome.more_errors:
         typer.echo(f"… and {outcome.more_errors:,} more", err=True)
     figures = ", ".join(f"{count:,} {name}" for name, count in counts.items())
-    if outcome.dry_run and outcome.failed:
+    if outcome.stopped and not outcome.committed:
+        typer.echo(f"Stopped by a signal before a batch of {file} was committed: nothing written.")
+    elif outcome.stopped:
+        typer.echo(
+            f"Import {outcome.import_id} stopped by a signal: the {outcome.committed:,} records "
+            "of its committed batches are kept and the batch in flight was rolled back. Run "
+            "again with --resume to go on."
+        )
+    elif outcome.dry_run and outcome.failed:
         typer.echo(f"Checked {outcome.kind} from {file}: it has errors, so it would write nothing.")
     elif outcome.dry_run:
         typer.echo(f"Checked {outcome.kind} from {file}: no errors; importing it would give "

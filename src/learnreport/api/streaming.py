@@ -9,9 +9,11 @@ session idle in its transaction for as long as the server ran. Closing the itera
 the answer ends, in a worker thread as its rows were read, runs its `finally` blocks at once.
 """
 
+from asyncio import CancelledError
 from collections.abc import Generator, Mapping
+from contextlib import suppress
 
-from anyio import CancelScope, to_thread
+from anyio import to_thread
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -28,8 +30,12 @@ class ClosingStreamingResponse(StreamingResponse):
         self._content = content
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            with CancelScope(shield=True):
+        """An answer cancelled from outside, as uvicorn cancels those still going when a
+        stopping server's graceful timeout is over, ends here, and uvicorn closes its
+        connection, rather than as an error logged with two tracebacks. The rows are closed
+        either way: a worker thread's wait is shielded from cancellation."""
+        with suppress(CancelledError):
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
                 await to_thread.run_sync(self._content.close)

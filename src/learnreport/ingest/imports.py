@@ -49,6 +49,9 @@ MAX_ERRORS = 100
 Progress = Callable[[str, int], None]
 """Told what is being done ("Checking", "Importing") and how many more records it did."""
 
+Stop = Callable[[], bool]
+"""Asked before each batch, and before each batch commits, whether to stop there."""
+
 _ENCODE = msgspec.json.Encoder().encode
 _TABLES: dict[str, tuple[sa.Table, ...]] = {
     **{
@@ -78,6 +81,8 @@ class Outcome:
     committed: int = 0
     """Records in the import's committed batches, those before a resume included."""
     resumed_after: int = 0
+    stopped: bool = False
+    """Told to stop part way: `committed` counts the batches committed before."""
 
     def note(self, errors: Sequence[LineError]) -> None:
         for error in sorted(errors, key=lambda error: (error.line, error.field or "")):
@@ -100,6 +105,11 @@ class _Started:
     fingerprint: str
 
 
+class _Stopped(Exception):
+    """Raised where `Stop` said to stop: the batch in flight rolls back with its
+    transaction."""
+
+
 class _BatchFailed(Exception):
     def __init__(self, errors: list[LineError]) -> None:
         self.errors = errors
@@ -116,20 +126,29 @@ def run(
     dry_run: bool = False,
     resume: bool = False,
     progress: Progress | None = None,
+    stop: Stop | None = None,
 ) -> Outcome:
     """Import the file, or only check it with `dry_run`; raises `files.FileRejected` or
-    `ImportRefused` when it cannot start, having written nothing."""
+    `ImportRefused` when it cannot start, having written nothing.
+
+    `stop` is asked between batches and before each commit, never in the middle of a
+    statement, so that a signal handler can stop an import without breaking into the
+    driver: an exception raised in the middle of psycopg's pipelined `executemany` left the
+    connection unusable and its rollback failing with a traceback."""
     source = os.path.abspath(path)
     started = _unfinished(engine, tenant_id, kind, source) if resume else None
     if resume and started is None:
         raise ImportRefused(f"there is no unfinished {kind} import of {source} to resume")
-    job = _Job(engine, tenant_id, kind, path, source, fmt, batch_size, started, progress)
-    if dry_run or path.is_file():
-        outcome = job.check(full=dry_run or started is None)
-        outcome.dry_run = dry_run
-        if dry_run or outcome.failed:
-            return outcome
-    return job.write()
+    job = _Job(engine, tenant_id, kind, path, source, fmt, batch_size, started, progress, stop)
+    try:
+        if dry_run or path.is_file():
+            outcome = job.check(full=dry_run or started is None)
+            outcome.dry_run = dry_run
+            if dry_run or outcome.failed:
+                return outcome
+        return job.write()
+    except _Stopped:
+        return job.stopped(dry_run)
 
 
 @dataclass
@@ -143,13 +162,30 @@ class _Job:
     batch_size: int
     started: _Started | None
     progress: Progress | None
+    stop: Stop | None
     analysed: int = 0
     """Records this pass had written when the planner's statistics were last refreshed;
     each pass starts afresh, as the check pass's statistics roll back with it."""
+    current: Outcome | None = None
+    """The outcome of the pass under way."""
 
     def outcome(self) -> Outcome:
         skipped = self.started.records if self.started else 0
-        return Outcome(self.kind, unit(self.fmt), Summary(self.kind), resumed_after=skipped)
+        self.current = Outcome(self.kind, unit(self.fmt), Summary(self.kind), resumed_after=skipped)
+        return self.current
+
+    def stopped(self, dry_run: bool) -> Outcome:
+        """The outcome of the pass that was stopped; a check pass wrote nothing, so what is
+        committed is what a resumed import had committed before."""
+        outcome = self.current or self.outcome()
+        outcome.stopped, outcome.dry_run = True, dry_run
+        if outcome.import_id is None and self.started is not None:
+            outcome.import_id, outcome.committed = self.started.id, self.started.records
+        return outcome
+
+    def _unless_stopped(self) -> None:
+        if self.stop is not None and self.stop():
+            raise _Stopped
 
     def check(self, *, full: bool) -> Outcome:
         """The check pass: the write path's every check with `full`, else syntax and types."""
@@ -158,6 +194,7 @@ class _Job:
             try:
                 self._skip_committed(entries, hashlib.sha256())
                 for chunk in bulk.chunked(entries, self.batch_size):
+                    self._unless_stopped()
                     lines, structs, errors = _split(chunk)
                     if full and structs:
                         try:
@@ -183,6 +220,7 @@ class _Job:
         with opened(self.path, self.fmt, self.kind) as entries:
             self._skip_committed(entries, fingerprint)
             for chunk in bulk.chunked(entries, self.batch_size):
+                self._unless_stopped()
                 lines, structs, errors = _split(chunk)
                 if errors:
                     outcome.note(errors)
@@ -200,6 +238,7 @@ class _Job:
                             records=outcome.committed + len(chunk),
                             fingerprint=fingerprint.hexdigest(),
                         )
+                        self._unless_stopped()
                 except _BatchFailed as failed:
                     outcome.note(failed.errors)
                     return outcome
