@@ -25,6 +25,7 @@ from learnreport.domain.access import Principal
 from learnreport.reports import NATIVE, base
 from learnreport.reports.base import Report
 from learnreport.reports.filters import Bound, Param
+from learnreport.store.engine import exporting
 
 PREFIX = "/api/v2/reports"
 FORMAT = "format"
@@ -153,7 +154,7 @@ def _export(resource: Resource) -> Callable[..., Response]:
         criteria = params.parse(request.query_params, report.params(), (FORMAT,))
 
         def chunks() -> Generator[bytes, None, None]:
-            with engine.connect() as connection:
+            with exporting(engine) as connection:
                 if fmt == "csv":
                     yield from base.stream_csv(connection, report, principal, criteria)
                     return
