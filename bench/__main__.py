@@ -1,5 +1,5 @@
-"""`python -m bench build|run`: build a benchmark dataset, or measure learnreport against its
-references on one."""
+"""`python -m bench build|run|soak`: build a benchmark dataset, measure learnreport against
+its references on one, or drive mixed traffic at a server on a copy of one."""
 
 import argparse
 import sys
@@ -30,7 +30,27 @@ def main() -> int:
     )
     run.add_argument("--workers", type=int, default=1, help="server worker processes")
     run.add_argument("--out", type=Path, help="where to write the figures and the report")
+    soak = commands.add_parser(
+        "soak", help="mixed traffic for a bounded time; exit 1 on an error or growing memory"
+    )
+    soak.add_argument("--minutes", type=float, default=10.0, help="how long to drive traffic")
+    soak.add_argument("--size", choices=list(SIZES), default="S")
+    soak.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    soak.add_argument("--postgresql", default=databases.POSTGRESQL_SERVER)
+    soak.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    soak.add_argument("--workers", type=int, default=1, help="server worker processes")
     options = parser.parse_args()
+    if options.command == "soak":
+        from bench.soak import soak as drive
+
+        return drive(
+            options.minutes,
+            options.size,
+            options.backend,
+            options.postgresql,
+            options.clients,
+            options.workers,
+        )
     if options.command == "build":
         from bench.build import build
 

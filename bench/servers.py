@@ -28,7 +28,12 @@ class Server:
         """The peak resident memory (VmHWM) of the server's processes, summed: one process
         with one worker, the supervisor and its workers with several."""
         pids = [self.process.pid, *_descendants(self.process.pid)]
-        return sum(_vm_hwm_kb(pid) for pid in pids) / 1024
+        return sum(_status_kb(pid, "VmHWM") for pid in pids) / 1024
+
+    def rss_mb(self) -> float:
+        """The resident memory (VmRSS) of the server's processes now, summed."""
+        pids = [self.process.pid, *_descendants(self.process.pid)]
+        return sum(_status_kb(pid, "VmRSS") for pid in pids) / 1024
 
     def wait_idle(self, timeout: float = 120.0) -> bool:
         """Wait until the server's processes stop working (under 5% of a core over half a
@@ -149,8 +154,8 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def _vm_hwm_kb(pid: int) -> int:
+def _status_kb(pid: int, name: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{name}:"):
             return int(line.split()[1])
-    raise RuntimeError("no VmHWM: peak memory is read from /proc, on Linux")
+    raise RuntimeError(f"no {name}: memory is read from /proc, on Linux")
