@@ -26,14 +26,16 @@ after the abandoned ones: one batch of rows is a few megabytes, a leaked export 
 def readers(engine: sa.Engine, served: Served) -> int:
     """The database sessions of the server in a statement or a transaction.
 
-    PostgreSQL's `pg_stat_activity` tells. On SQLite, a connection reading holds a lock on
+    PostgreSQL's `pg_stat_activity` tells (client sessions only: autovacuum may work on the
+    tables the test just wrote). On SQLite, a connection reading holds a lock on
     one of the write-ahead log's read marks (bytes 123 to 127 of the `-shm` file), which
     the kernel lists in /proc/locks with the process holding it: a pooled connection and the
     CSV export's own reader alike."""
     if engine.dialect.name == "postgresql":
         query = sa.text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND state <> 'idle'"
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND state <> 'idle'"
         )
         with engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
