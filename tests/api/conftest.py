@@ -1,19 +1,24 @@
 """Fixtures for the API tests: bearer tokens without a round trip through `/oauth/token`, and
 forged ones that the server must refuse."""
 
+import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
+from uuid import uuid4
 
 import jwt
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fastapi.testclient import TestClient
+from two_tenants import World
+from two_tenants import build as build_two_tenants
 
 from learnreport.api import tokens
 from learnreport.api.app import create_app
 from learnreport.config import Settings
 from learnreport.store import credentials, signing_keys
+from learnreport.store.engine import create_engine
 from learnreport.store.tenants import Tenant
 
 Token = Callable[..., str]
@@ -76,3 +81,44 @@ def forge(engine: sa.Engine) -> Forge:
         )
 
     return sign
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sa.Engine]:
+    """A migrated database for a whole module of tests that only read: building a world
+    per test would cost more than the tests themselves."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("shared") / "learnreport.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url: str | sa.URL = f"sqlite:///{path}"
+    else:
+        admin = request.getfixturevalue("postgres_admin")
+        name = f"lr_m_{uuid4().hex}"
+        template = request.getfixturevalue("postgres_template")
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        url = admin.url.set(database=name)
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+    if request.param == "postgresql":
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def two_tenants(shared_engine: sa.Engine) -> World:
+    """Acme and globex of `two_tenants.py`, with a credential of every kind, for tests that
+    only read."""
+    return build_two_tenants(shared_engine)
+
+
+@pytest.fixture(scope="module")
+def shared_client(shared_engine: sa.Engine, two_tenants: World) -> Iterator[TestClient]:
+    app = create_app(
+        Settings(database_url=shared_engine.url.render_as_string(False)), shared_engine
+    )
+    with TestClient(app) as client:
+        yield client
