@@ -61,13 +61,15 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         swagger_ui_oauth2_redirect_url=f"{PUBLIC}/docs/oauth2-redirect",
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[limits.enforce],
     )
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
     app.add_middleware(
-        limits.Middleware, limits=limits.Limits.of(settings), exempt=(f"{ingest.PREFIX}/",)
+        limits.Middleware,
+        limits=limits.Limits.of(settings),
+        router=app.router,
+        exempt=(f"{ingest.PREFIX}/",),
     )
     logs.install()
     oauth.install(app, settings)

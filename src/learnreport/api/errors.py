@@ -73,6 +73,9 @@ def answering_errors_with(write: ErrorWriter) -> type[APIRoute]:
     as problem details."""
 
     class DialectRoute(APIRoute):
+        writer = staticmethod(write)
+        """How errors are answered on this route, also for those raised before routing."""
+
         def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
             handler = super().get_route_handler()
 
@@ -111,6 +114,11 @@ class Refusal(HTTPException):
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    return answer_http_error(exc)
+
+
+def answer_http_error(exc: HTTPException) -> Response:
+    """Problem details for an HTTP error raised anywhere outside a dialect's routes."""
     if exc.status_code in (204, 304) or exc.status_code < 200:
         return Response(status_code=exc.status_code, headers=exc.headers)
     detail = exc.detail if isinstance(exc.detail, str) else None

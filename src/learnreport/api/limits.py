@@ -2,11 +2,10 @@
 
 Each route checks its own values (a page size, a list's length, a text's length); these
 limits bound what no route should have to read at all, so they are checked once, for
-every surface, before routing: by `Middleware`, which costs a request a few
-microseconds. It refuses nothing itself. It notes what is over a limit and hands the
-request on with an empty body, and `enforce`, a dependency of every route, raises it, so
-that a dialect answers in its page's own error shape (`errors.answering_errors_with`) and
-the native surface in problem details naming the limit.
+every surface, before routing, by `Middleware`: under a microsecond for a request without
+a body, a few for a small JSON body. A request over a limit is answered there, in the error
+shape of the route it was meant for (`errors.answering_errors_with`), problem details
+naming the limit elsewhere; finding that route costs only the refused requests.
 
 The write batches read their bodies themselves, within `batch_max_bytes` and
 `batch_max_records`, so their paths are exempt from `max_body_bytes` and from the JSON
@@ -18,14 +17,14 @@ from array import array
 from dataclasses import dataclass
 from itertools import accumulate
 
-from fastapi import Depends, Request
+from fastapi import Request
+from fastapi.routing import iter_route_contexts
+from starlette.responses import Response
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from learnreport.api.errors import Refusal
+from learnreport.api.errors import Refusal, answer_http_error
 from learnreport.config import Settings
-
-EXCEEDED = "learnreport.exceeded"
-"""The scope key under which `Middleware` leaves the limit a request went over."""
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -53,11 +52,15 @@ class Limits:
 
 class Middleware:
     """Measures each HTTP request against `limits`; paths starting with one of `exempt`
-    read their bodies themselves."""
+    read their bodies themselves. `router` holds the routes whose error shapes it answers
+    in."""
 
-    def __init__(self, app: ASGIApp, limits: Limits, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: Limits, router: Router, exempt: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.router = router
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,10 +71,22 @@ class Middleware:
         reads = scope["method"] in BODY_METHODS and not scope["path"].startswith(self.exempt)
         if exceeded is None and reads:
             exceeded, receive = await self._body(scope, receive)
-        if exceeded is not None:
-            scope[EXCEEDED] = exceeded
-            receive = _replay({"type": "http.request", "body": b""}, receive)
-        await self.app(scope, receive, send)
+        if exceeded is None:
+            await self.app(scope, receive, send)
+            return
+        await self._refuse(scope, exceeded)(scope, receive, send)
+
+    def _refuse(self, scope: Scope, exceeded: Refusal) -> Response:
+        """The refusal as the route the request was meant for answers its errors."""
+        for context in iter_route_contexts(self.router.routes):
+            route = context.original_route
+            if route.matches(scope)[0] is Match.FULL:
+                writer = getattr(route, "writer", None)
+                if writer is not None:
+                    response: Response = writer(Request(scope), exceeded)
+                    return response
+                break
+        return answer_http_error(exceeded)
 
     def _url(self, scope: Scope) -> Refusal | None:
         query: bytes = scope["query_string"]
@@ -172,13 +187,3 @@ def _replay(first: Message, receive: Receive) -> Receive:
         return pending.pop() if pending else await receive()
 
     return replayed
-
-
-async def _enforce(request: Request) -> None:
-    exceeded: Refusal | None = request.scope.get(EXCEEDED)
-    if exceeded is not None:
-        raise exceeded
-
-
-enforce = Depends(_enforce)
-"""The dependency every route has (`FastAPI(dependencies=[enforce])`)."""
