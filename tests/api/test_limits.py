@@ -6,6 +6,7 @@ route before it reads anything, so those tests need no credential; a route's own
 """
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -234,3 +235,14 @@ def test_the_xapi_limit_is_the_most_the_server_allows_as_the_specification_asks(
         "/xapi/statements", params={"limit": "100000"}, auth=(key_id, secret), headers=XAPI
     )
     assert answer.status_code == 200 and answer.json()["statements"] == []
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["max_url_bytes", "max_query_parameters", "max_body_bytes", "max_json_depth",
+     "statement_timeout_ms", "lock_timeout_ms"],
+)  # fmt: skip
+def test_every_limit_setting_is_in_the_readme_with_its_default(setting: str) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    row = f"| `LEARNREPORT_{setting.upper()}` | `{getattr(SETTINGS, setting)}` |"
+    assert row in readme
