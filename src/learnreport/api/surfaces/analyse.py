@@ -46,6 +46,16 @@ class CustomFieldFilter(Strict):
         max_length=MAX_IDS)] = Field(description="Any of these values matches.")  # fmt: skip
 
 
+INSTANT: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "null"},
+    ]
+}
+"""What `params.instant_bound` takes, as the document says it: a date or an RFC 3339 date-time."""
+
+
 class DateRange(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -53,12 +63,14 @@ class DateRange(Strict):
         None,
         alias="from",
         max_length=40,
+        json_schema_extra=INSTANT,
         description="Inclusive; a date alone means the start of that day (UTC).",
         examples=["2025-01-01"],
     )
     to: str | None = Field(
         None,
         max_length=40,
+        json_schema_extra=INSTANT,
         description="Inclusive; a date alone means the end of that day (UTC).",
         examples=["2025-06-30T23:59:59Z"],
     )

@@ -137,7 +137,11 @@ class AdoptionListResponse(BaseModel):
 def api_version(
     version: Annotated[
         str,
-        Query(alias="api-version", description="The requested API version."),
+        Query(
+            alias="api-version",
+            description="The requested API version.",
+            json_schema_extra={"enum": list(VERSIONS)},
+        ),
     ] = VERSIONS[0],
 ) -> str:
     if version not in VERSIONS:

@@ -55,6 +55,12 @@ def _describe(name: str) -> dict[str, Any]:
     if name in ARRAYS or name in ("completionStatuses", "userStatuses"):
         schema: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
         note = f" Written {name}[]=a&{name}[]=b (or {name}=a&{name}=b)."
+    elif "[" in name:
+        schema = {"anyOf": [{"type": "string", "format": "date"},
+                            {"type": "string", "format": "date-time"}]}  # fmt: skip
+        note = ""
+    elif name == "pageSize":
+        schema, note = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, ""
     else:
         schema, note = {"type": "string"}, ""
     if name in ARRAYS:

@@ -128,8 +128,35 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+STATEMENT = {
+    "type": "object",
+    "description": "An xAPI 1.0.3 Statement (Data 2.4): actor, verb and object at least.",
+    "required": ["actor", "verb", "object"],
+    "properties": {name: {"type": "object"} for name in ("actor", "verb", "object")},
+}
+
+
+def _statements(*shapes: dict[str, Any]) -> dict[str, Any]:
+    """The documented body of a route that reads it itself (`_body`), within `MAX_BODY`."""
+    schema = shapes[0] if len(shapes) == 1 else {"oneOf": list(shapes)}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+VERSION_HEADER = {
+    "name": "X-Experience-API-Version",
+    "in": "header",
+    "required": True,
+    "description": "The xAPI version of the request, 1.0 or 1.0.x.",
+    "schema": {"type": "string", "pattern": r"^1\.0(\.[0-9]+)?$", "examples": [VERSION]},
+}
+"""The header as documented: required, which `_version` checks itself so as to answer in
+the page's words rather than FastAPI's."""
+
+
 def _version(
-    version: Annotated[str | None, Header(alias="X-Experience-API-Version")] = None,
+    version: Annotated[
+        str | None, Header(alias="X-Experience-API-Version", include_in_schema=False)
+    ] = None,
 ) -> None:
     """Communication 3.3: "The LRS MUST make these rejects by responding with a 400 Bad
     Request error including a short description of the problem"."""
@@ -158,6 +185,8 @@ async def _body(request: Request) -> bytes:
 
 
 Versioned = Annotated[None, Depends(_version)]
+"""Routes take it after their credentials: a request without them is a 401 whatever its
+version header says, as on every other route."""
 Key = Annotated[Principal, requires_basic_key(SCOPE)]
 Body = Annotated[bytes, Depends(_body)]
 
@@ -175,9 +204,11 @@ def about(request: Request) -> Response:
     description="Answers the statement ids, in the order sent.",
     responses={**ERRORS, 409: {"description": "A statement id is stored with other content."},
                413: {"description": "The body is larger than 1 MiB."}},
+    openapi_extra={"parameters": [VERSION_HEADER],
+                   "requestBody": _statements(STATEMENT, {"type": "array", "items": STATEMENT})},
 )  # fmt: skip
 def post_statements(
-    request: Request, engine: EngineDep, _version: Versioned, principal: Key, body: Body
+    request: Request, engine: EngineDep, principal: Key, _version: Versioned, body: Body
 ) -> Response:
     _parameters(request, ())
     stored = _store(engine, principal, _parse(body), request)
@@ -190,9 +221,14 @@ def post_statements(
     status_code=204,
     responses={**ERRORS, 409: {"description": "The id is stored with other content."},
                413: {"description": "The body is larger than 1 MiB."}},
+    openapi_extra={"parameters": [VERSION_HEADER, {
+        "name": "statementId", "in": "query", "required": True,
+        "description": "The statement's id, which the statement may also hold.",
+        "schema": {"type": "string", "format": "uuid"}}],
+        "requestBody": _statements(STATEMENT)},
 )  # fmt: skip
 def put_statement(
-    request: Request, engine: EngineDep, _version: Versioned, principal: Key, body: Body
+    request: Request, engine: EngineDep, principal: Key, _version: Versioned, body: Body
 ) -> Response:
     statement_id = _parameters(request, ("statementId",)).get("statementId")
     if statement_id is None or re.fullmatch(xapi.UUID, statement_id) is None:
@@ -206,13 +242,14 @@ def put_statement(
     summary="One statement by statementId or voidedStatementId, or a filtered page",
     responses={**ERRORS, 404: {"description": "No such statement in this tenant, or the "
                "statementId of a voided one."}},
+    openapi_extra={"parameters": [VERSION_HEADER]},
 )  # fmt: skip
 def get_statements(
     request: Request,
     engine: EngineDep,
     cursors: CursorsDep,
-    _version: Versioned,
     principal: Key,
+    _version: Versioned,
 ) -> Response:
     if any(name in request.query_params for name in SINGLE):
         return _one(request, engine, principal)
@@ -240,6 +277,10 @@ def get_statements(
     description="`matched` and `unmatched` count the statements about an activity: matched "
     "to a person and an activity, or still waiting for one of them to arrive.",
     tags=["Ingest"],
+    responses={
+        401: {"description": "No valid access token or API key."},
+        403: {"description": "The credential lacks write.xapi, or the tenant's API access is off."},
+    },
 )
 def statement_counts(
     request: Request,
