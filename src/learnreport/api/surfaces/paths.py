@@ -56,6 +56,7 @@ router = APIRouter(
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": '`{"error": "bad_request", "message": ...}`: a parameter is not valid.'},
     401: {"description": '`{"error": "unauthorized"}`: no valid company and API key or token.'},
     403: {"description": "The credential lacks the scope, or the tenant's API access is off."},
     404: {"description": '`{"error": "path_session_not_found"}`, `"user_not_found"` or '
