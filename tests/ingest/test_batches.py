@@ -44,6 +44,24 @@ def test_a_batch_with_one_bad_record_writes_nothing_and_names_record_field_and_r
     assert count(engine, results, tenant) == 0
 
 
+def test_a_text_holding_nul_is_refused_naming_its_record_and_field_on_both_databases(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    """PostgreSQL cannot store NUL in text; SQLite could, and is held to the same rule."""
+    paths = [
+        {"id": "p1", "name": "Onboarding"},
+        {"id": "p2", "name": "On\x00boarding"},
+        {"id": "p3", "name": "Sales", "steps": [{"activity_id": "a1"}, {"activity_id": "a\x001"}]},
+        {"id": "p\x004", "name": "Ops"},
+    ]
+    errors = rejected(engine, tenant, "paths", paths)
+    reason = "must not contain the NUL character"
+    assert errors == [(1, "name", reason), (2, "steps[1].activity_id", reason), (3, "id", reason)]
+    with engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT count(*) FROM contents WHERE kind = 'path'")
+        assert stored.scalar_one() == 0
+
+
 def test_every_bad_record_of_a_batch_is_named_not_only_the_first(
     engine: sa.Engine, tenant: Tenant, people: None
 ) -> None:

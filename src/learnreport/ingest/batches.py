@@ -146,7 +146,7 @@ def validate(
     """
     try:
         structs = msgspec.convert(records, list[struct])  # type: ignore[valid-type]
-        return structs, list(range(len(structs))), []
+        return _without_nul(structs, list(range(len(structs))), [])
     except msgspec.ValidationError:
         pass
     if not isinstance(records, Sequence) or isinstance(records, str | bytes):
@@ -158,7 +158,47 @@ def validate(
             positions.append(index)
         except msgspec.ValidationError as error:
             errors.append(from_validation(index, error))
-    return structs, positions, errors
+    return _without_nul(structs, positions, errors)
+
+
+def _without_nul(
+    structs: list[Any], positions: list[int], errors: list[RecordError]
+) -> tuple[list[Any], list[int], list[RecordError]]:
+    """Refuse, on both databases alike, a record with the NUL character in any text:
+    PostgreSQL's text and JSON columns cannot hold it, and the batch failed there as a
+    whole. Encoding the batch again finds one in a few milliseconds for 10,000 records;
+    only then is each record looked through, to name the field."""
+    if b"\\u0000" not in msgspec.json.encode(structs):
+        return structs, positions, errors
+    kept, kept_positions = [], []
+    for struct, position in zip(structs, positions, strict=True):
+        field = _nul_in(msgspec.to_builtins(struct), "")
+        if field is None:
+            kept.append(struct)
+            kept_positions.append(position)
+        else:
+            errors.append(RecordError(position, field, "must not contain the NUL character"))
+    errors.sort(key=lambda error: error.index)
+    return kept, kept_positions, errors
+
+
+def _nul_in(value: Any, path: str) -> str | None:
+    """The path, as `from_validation` names fields (`steps[0].activity_id`), of the first
+    text holding NUL, a mapping's keys included."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return inner
+            if (found := _nul_in(item, inner)) is not None:
+                return found
+    if isinstance(value, list):
+        for position, item in enumerate(value):
+            if (found := _nul_in(item, f"{path}[{position}]")) is not None:
+                return found
+    return None
 
 
 def write(
