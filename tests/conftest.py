@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from learnreport.store import tenants
 from learnreport.store.engine import create_engine
 from learnreport.store.migrate import upgrade
+from learnreport.store.schema import users
 from learnreport.store.tenants import Tenant
 from world import build as build_world
 
@@ -35,8 +36,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    """A migrated database no other test sees, so tests may commit and run in any order."""
-    yield from _migrated(backend, request, tmp_path / "learnreport.db")
+    """A migrated database no other test sees, so tests may commit and run in any order.
+
+    For a test that asks for `world`, a copy of a database already holding it, built once
+    per session: written through the write path for every test, the world took 0.57 s of
+    each of test_native's 204 tests, half the suite's time on two cores."""
+    if "world" in request.fixturenames:
+        yield from _migrated(backend, request, tmp_path / "learnreport.db", WORLD_TEMPLATES)
+    else:
+        yield from _migrated(backend, request, tmp_path / "learnreport.db")
 
 
 @pytest.fixture
@@ -47,15 +55,25 @@ def second_engine(
     yield from _migrated(backend, request, tmp_path / "second.db")
 
 
-def _migrated(backend: str, request: pytest.FixtureRequest, path: Path) -> Iterator[sa.Engine]:
-    """A copy of the migrated template: the file `path` on SQLite, a new database on
-    PostgreSQL."""
+MIGRATED_TEMPLATES = ("sqlite_template", "postgres_template")
+WORLD_TEMPLATES = ("sqlite_world", "postgres_world")
+
+
+def _migrated(
+    backend: str,
+    request: pytest.FixtureRequest,
+    path: Path,
+    templates: tuple[str, str] = MIGRATED_TEMPLATES,
+) -> Iterator[sa.Engine]:
+    """A copy of a template (the fixtures named by `templates`, SQLite's and PostgreSQL's):
+    the file `path` on SQLite, a new database on PostgreSQL."""
+    sqlite_template, postgres_template = templates
     if backend == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        shutil.copyfile(request.getfixturevalue(sqlite_template), path)
         yield from _engine(f"sqlite:///{path}")
     else:
         admin = request.getfixturevalue("postgres_admin")
-        template = request.getfixturevalue("postgres_template")
+        template = request.getfixturevalue(postgres_template)
         with _postgres_database(admin, "lr_t", template) as name:
             yield from _engine(admin.url.set(database=name))
 
@@ -75,15 +93,19 @@ def empty_engine(
 
 @pytest.fixture
 def tenant(engine: sa.Engine) -> Tenant:
-    with engine.begin() as connection:
-        return tenants.create(connection, "acme", "Acme Corporation")
+    """acme, made now, or found in a copy of the world's database."""
+    return _tenant(engine, "acme", "Acme Corporation")
 
 
 @pytest.fixture
 def other_tenant(engine: sa.Engine) -> Tenant:
     """A second tenant, whose records must never show through `tenant`'s queries."""
+    return _tenant(engine, "globex", "Globex Corporation")
+
+
+def _tenant(engine: sa.Engine, slug: str, name: str) -> Tenant:
     with engine.begin() as connection:
-        return tenants.create(connection, "globex", "Globex Corporation")
+        return tenants.find(connection, slug) or tenants.create(connection, slug, name)
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +113,31 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "learnreport.db"
     _migrate(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("world") / "learnreport.db"
+    shutil.copyfile(sqlite_template, path)
+    _build_world_in(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_world(postgres_admin: sa.Engine, postgres_template: str) -> Iterator[str]:
+    with _postgres_database(postgres_admin, "lr_tplw", postgres_template) as name:
+        _build_world_in(postgres_admin.url.set(database=name))
+        yield name
+
+
+def _build_world_in(url: str | URL) -> None:
+    """The world in a template, every connection closed after, so that it can be copied."""
+    engine = create_engine(url)
+    try:
+        build_world(engine, _tenant(engine, "acme", "Acme Corporation"),
+                    _tenant(engine, "globex", "Globex Corporation"))  # fmt: skip
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -156,6 +203,12 @@ def _migrate(url: str | URL) -> None:
 
 @pytest.fixture
 def world(engine: sa.Engine, tenant: Tenant, other_tenant: Tenant) -> Tenant:
-    """The known records of `tests/world.py` in `tenant` (acme) and `other_tenant` (globex)."""
-    build_world(engine, tenant, other_tenant)
+    """The known records of `tests/world.py` in `tenant` (acme) and `other_tenant` (globex):
+    already there in a copy of the world's database, written now in a module's own engine."""
+    with engine.connect() as connection:
+        built = connection.execute(
+            sa.select(users.c.id).where(users.c.tenant_id == tenant.id).limit(1)
+        ).first()
+    if built is None:
+        build_world(engine, tenant, other_tenant)
     return tenant
