@@ -95,6 +95,44 @@ def test_openapi_document(client: TestClient) -> None:
     assert "/health" in response.json()["paths"]
 
 
+def test_every_operation_documents_the_refusals_it_can_meet(client: TestClient) -> None:
+    """414 and 503 anywhere, 413 with a body, 429 with a credential."""
+    paths = client.get("/api/v2/public/openapi.json").json()["paths"]
+    missing = []
+    for path, item in paths.items():
+        for method, operation in item.items():
+            wanted = {"414", "503"}
+            wanted |= {"413"} if "requestBody" in operation else set()
+            wanted |= {"429"} if operation.get("security") else set()
+            missing += [(method, path, status) for status in wanted - operation["responses"].keys()]
+    assert missing == []
+    assert paths["/oauth/token"]["post"]["responses"]["429"]["description"].startswith("Too many")
+    assert "429" in paths["/api/v3/token"]["post"]["responses"]
+
+
+def test_every_credential_an_operation_takes_names_the_scope_it_needs(client: TestClient) -> None:
+    """Tokens, API keys and HTTP Basic keys alike, so a client knows which key opens it."""
+    paths = client.get("/api/v2/public/openapi.json").json()["paths"]
+    unnamed = [
+        (method, path, scheme)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        for requirement in operation.get("security", [])
+        for scheme, scopes in requirement.items()
+        if not scopes
+    ]
+    assert unnamed == []
+
+
+def test_a_method_no_route_of_a_path_takes_is_405_allowing_every_method_of_its_routes(
+    client: TestClient,
+) -> None:
+    """`/xapi/statements` is three routes, one per method; the answer names all three."""
+    answer = client.delete("/xapi/statements")
+    assert answer.status_code == 405
+    assert {"GET", "POST", "PUT"} <= set(answer.headers["allow"].split(", "))
+
+
 def test_docs_page(client: TestClient) -> None:
     response = client.get("/api/v2/public/docs/")
     assert response.status_code == 200

@@ -547,7 +547,7 @@ def test_the_openapi_document_names_the_pages_schemas_and_offers_the_key(
 ) -> None:
     document = client.get("/api/v2/public/openapi.json").json()
     operation = document["paths"][ROUTE]["post"]
-    assert operation["security"] == [{HEADER: []}]
+    assert operation["security"] == [{HEADER: ["read.adoption.reports"]}]
     assert document["components"]["securitySchemes"][HEADER] == {
         "type": "apiKey",
         "in": "header",

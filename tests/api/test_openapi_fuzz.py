@@ -91,15 +91,6 @@ CONFIG = schemathesis.Config.from_dict(
                 },
             }
             for path, (status, _) in RULES_BEYOND_SCHEMAS.items()
-        ]
-        + [
-            {
-                # Three routes share the path, one per method, and Starlette answers a 405
-                # with the methods of the first one only (`Allow: POST`). The fix belongs
-                # to the application's 405 answer (api/errors.py), which is being changed.
-                "include-path": "/xapi/statements",
-                "checks": {"allow_header_conformance": {"enabled": False}},
-            }
         ],
     }
 )

@@ -85,13 +85,50 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.include_router(paths.router)
     app.include_router(xapi.router)
     app.include_router(ingest.router)
-    _add_components(app, ingest.openapi_components())
+    _add_components(app, ingest.openapi_components(), settings)
     return app
 
 
-def _add_components(app: FastAPI, schemas: dict[str, Any]) -> None:
+METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def _refusals(settings: Settings) -> dict[str, dict[str, str]]:
+    """The answers any operation may give before or beside its own: the request limits
+    (`limits`), the rate limit of its credential, and a database that is down or too slow."""
+    return {
+        "414": {"description": f"The URL is longer than {settings.max_url_bytes} bytes."},
+        "413": {"description": "The body is larger than the route takes."},
+        "429": {"description": "The credential's rate limit is spent; retry after Retry-After."},
+        "503": {
+            "description": "The database is unavailable or the query took too long; retry "
+            "after Retry-After."
+        },
+    }
+
+
+def _document_refusals(document: dict[str, Any], settings: Settings) -> None:
+    """Each operation lists the refusals it can meet: 413 where it takes a body, 429 where
+    it takes a credential, 414 and 503 everywhere, so that a client (or a fuzzer) reading the
+    document knows every status it may see."""
+    answers = _refusals(settings)
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            wanted = ["414", "503"]
+            if "requestBody" in operation:
+                wanted.append("413")
+            if operation.get("security"):
+                wanted.append("429")
+            responses = operation.setdefault("responses", {})
+            for status in wanted:
+                responses.setdefault(status, answers[status])
+
+
+def _add_components(app: FastAPI, schemas: dict[str, Any], settings: Settings) -> None:
     """Add schemas that routes refer to but FastAPI does not know of (the write path's
-    records are msgspec structs, not pydantic models)."""
+    records are msgspec structs, not pydantic models), and the refusals every operation
+    may answer."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -101,6 +138,7 @@ def _add_components(app: FastAPI, schemas: dict[str, Any]) -> None:
             if clashes := known.keys() & schemas.keys():
                 raise RuntimeError(f"two schemas would share the names {sorted(clashes)}")
             known.update(schemas)
+            _document_refusals(document, settings)
         return app.openapi_schema or document
 
     app.openapi = openapi  # type: ignore[method-assign]

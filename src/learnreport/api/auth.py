@@ -169,7 +169,7 @@ def requires_key(scope: str, header: str) -> Any:
             )
         return _key_principal(request, engine, key, header, scope)
 
-    return Depends(key_principal)
+    return Security(key_principal, scopes=[scope])
 
 
 def requires_token_or_key(scope: str, header: str) -> Any:
@@ -256,7 +256,7 @@ def requires_basic_key(scope: str) -> Any:
             raise HTTPException(403, f"The API key lacks the scope {scope}.")
         return principal
 
-    return Depends(basic_principal)
+    return Security(basic_principal, scopes=[scope])
 
 
 def requires_company_key(scope: str) -> Any:

@@ -20,9 +20,10 @@ import psycopg
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from learnreport.api.responses import OrjsonResponse
 
@@ -112,9 +113,24 @@ class Refusal(HTTPException):
         self.extensions = extensions
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        exc = HTTPException(
+            405, exc.detail, headers={**(exc.headers or {}), "Allow": _allowed(request)}
+        )
     return answer_http_error(exc)
+
+
+def _allowed(request: Request) -> str:
+    """Every method of every route on the request's path: Starlette's 405 names those of the
+    first route only, and several routes share a path, one per method (`/xapi/statements`)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.router.routes):
+        route = context.original_route
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def answer_http_error(exc: HTTPException) -> Response:

@@ -219,19 +219,23 @@ FORM_BODY: dict[str, Any] = {
 """The token request's form, for the OpenAPI document of every token URL."""
 
 
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": TokenError, "description": "A bad request, grant type or scope."},
+    401: {"model": TokenError, "description": "Client authentication failed."},
+    429: {
+        "model": TokenError,
+        "description": "Too many failed authentications of the client id or from the "
+        "address; retry after the seconds in Retry-After.",
+    },
+}
+"""The refusals of every token URL."""
+
+
 @router.post(
     TOKEN_URL,
     summary="Get an access token",
     response_model=TokenResponse,
-    responses={
-        400: {"model": TokenError, "description": "A bad request, grant type or scope."},
-        401: {"model": TokenError, "description": "Client authentication failed."},
-        429: {
-            "model": TokenError,
-            "description": "Too many failed authentications of the client id or from the "
-            "address; retry after the seconds in Retry-After.",
-        },
-    },
+    responses=RESPONSES,
     openapi_extra=FORM_BODY,
 )
 async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:

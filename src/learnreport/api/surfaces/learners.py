@@ -117,7 +117,7 @@ tokens = APIRouter(tags=["Learner results"])
     "/api/v3/token",
     summary="Get an access token (the URL iSpring clients call)",
     response_model=oauth.TokenResponse,
-    responses={400: {"model": oauth.TokenError}, 401: {"model": oauth.TokenError}},
+    responses=oauth.RESPONSES,
     openapi_extra=oauth.FORM_BODY,
 )
 async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
