@@ -24,7 +24,7 @@ from learnreport.reports import analyse
 from learnreport.reports.analyse import GroupBy, Query, Tally
 from learnreport.store import tallies, tenants
 from learnreport.store.engine import writing
-from learnreport.store.schema import content_tallies, group_tallies
+from learnreport.store.schema import content_tallies, group_tallies, groups
 from learnreport.store.tenants import Tenant
 
 PEOPLE = ["u1", "u2", "u3"]
@@ -116,6 +116,11 @@ def _owner(tenant: Tenant) -> Principal:
     return Principal(tenant.id, tenant.slug, "test", RoleName.parse("owner"), frozenset())
 
 
+def _department_admin(tenant: Tenant, groups: tuple[int, ...]) -> Principal:
+    role = RoleName.parse("department_admin")
+    return Principal(tenant.id, tenant.slug, "test", role, frozenset(), groups)
+
+
 def _figures(found: list[Tally]) -> dict[Any, tuple[int, float]]:
     summed: dict[Any, tuple[int, float]] = {}
     for tally in found:
@@ -151,6 +156,30 @@ def test_statistics_from_the_tallies_agree_with_counting_the_rows(
             tallied = analyse.statistics(connection, Query(), owner, group_by)
             counted = analyse._counted(connection, report, owner, group_by)
             assert _figures(tallied) == _figures(counted), group_by
+
+
+@any_writes
+def test_a_department_administrators_statistics_agree_with_counting_its_rows(
+    engine: sa.Engine, chosen: list[tuple[str, Any]]
+) -> None:
+    """Whatever groups people are in, one, several (g1 and its child g2) or none, a
+    principal limited to a subtree gets the figures of counting the rows it sees, whether
+    they come from the tallies or not."""
+    tenant = _written(engine, chosen)
+    group_by: GroupBy
+    with engine.connect() as connection:
+        ids = dict(
+            connection.execute(
+                sa.select(groups.c.external_id, groups.c.id).where(groups.c.tenant_id == tenant.id)
+            ).all()
+        )
+        for limited_to in (("g1",), ("g2",), ("g3",), ("g2", "g3")):
+            admin = _department_admin(tenant, tuple(ids[name] for name in limited_to))
+            report = analyse.report(tenant.id, Query(), admin.groups)
+            for group_by in ("none", "content", "group"):
+                found = analyse.statistics(connection, Query(), admin, group_by)
+                counted = analyse._counted(connection, report, admin, group_by)
+                assert _figures(found) == _figures(counted), (limited_to, group_by)
 
 
 @any_writes

@@ -26,7 +26,7 @@ from learnreport.reports import base
 from learnreport.reports.base import Column, Report
 from learnreport.reports.filters import Span
 from learnreport.reports.progress import in_words
-from learnreport.reports.visibility import groups_seen, members_below
+from learnreport.reports.visibility import groups_seen, members_below, people_seen
 from learnreport.store.schema import (
     content_tallies,
     contents,
@@ -69,9 +69,16 @@ Direction = Literal["ASC", "DESC"]
 e, r, u, c = enrollments.c, results.c, users.c, contents.c
 
 
-def report(tenant_id: int, query: Query) -> Report:
-    """The report for one query: which pairs exist depends on what it targets."""
-    pairs = _pairs(tenant_id, query)
+def report(tenant_id: int, query: Query, seen: tuple[int, ...] | None = None) -> Report:
+    """The report for one query: which pairs exist depends on what it targets.
+
+    `seen` is the groups the caller is limited to (`Principal.groups`). `base` applies the
+    visibility to the report's rows, as it does for every report; the same condition is
+    also put inside each part of the pairs, with the people the query names, so that the
+    database starts from those people's rows. Applied only outside, it gathered every pair
+    of the tenant first: a department administrator's statistics took 2 s over 1,000,000
+    results, and SQLite held the whole union in memory."""
+    pairs = _pairs(tenant_id, query, seen)
     p = pairs.c
     latest = results.alias("latest")
     last_attempt = (
@@ -164,14 +171,18 @@ def report(tenant_id: int, query: Query) -> Report:
     )
 
 
-def _pairs(tenant_id: int, query: Query) -> sa.Subquery:
+def _pairs(tenant_id: int, query: Query, seen: tuple[int, ...] | None) -> sa.Subquery:
     """Every person x content pair with a current enrollment or a result, and, when asked,
-    every targeted pair besides."""
+    every targeted pair besides, of the people the query and the caller leave."""
     parts: list[sa.Select[Any]] = [
         sa.select(e.tenant_id, e.user_id, e.content_id).where(
-            e.tenant_id == tenant_id, e.unenrolled_at.is_(None)
+            e.tenant_id == tenant_id,
+            e.unenrolled_at.is_(None),
+            *_people(tenant_id, query, seen, e.user_id),
         ),
-        sa.select(r.tenant_id, r.user_id, r.content_id).where(r.tenant_id == tenant_id),
+        sa.select(r.tenant_id, r.user_id, r.content_id).where(
+            r.tenant_id == tenant_id, *_people(tenant_id, query, seen, r.user_id)
+        ),
     ]
     if query.untouched_pairs:
         people = users.alias("targeted_people")
@@ -183,10 +194,7 @@ def _pairs(tenant_id: int, query: Query) -> sa.Subquery:
         ]
         if query.user_ids is None and query.group_ids is None:
             targeted.append(people.c.status == UserStatus.ACTIVE.value)
-        if query.user_ids is not None:
-            targeted.append(people.c.uuid.in_(query.user_ids))
-        if query.group_ids is not None:
-            targeted.append(people.c.id.in_(_members(tenant_id, query.group_ids)))
+        targeted.extend(_people(tenant_id, query, seen, people.c.id))
         if query.content_ids is not None:
             targeted.append(catalog.c.uuid.in_(query.content_ids))
         parts.append(
@@ -195,6 +203,21 @@ def _pairs(tenant_id: int, query: Query) -> sa.Subquery:
             .where(*targeted)
         )
     return sa.union(*parts).subquery("pairs")
+
+
+def _people(
+    tenant_id: int, query: Query, seen: tuple[int, ...] | None, person: ColumnElement[int]
+) -> list[ColumnElement[bool]]:
+    """The conditions on `person` of the people the query names and the caller sees."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.user_ids is not None:
+        named = sa.select(u.id).where(u.tenant_id == tenant_id, u.uuid.in_(query.user_ids))
+        conditions.append(person.in_(named))
+    if query.group_ids is not None:
+        conditions.append(person.in_(_members(tenant_id, query.group_ids)))
+    if (visible := people_seen(person, tenant_id, seen)) is not None:
+        conditions.append(visible)
+    return conditions
 
 
 def _members(tenant_id: int, group_uuids: Sequence[str]) -> sa.Select[tuple[int]]:
@@ -207,11 +230,8 @@ def _members(tenant_id: int, group_uuids: Sequence[str]) -> sa.Select[tuple[int]
 def _conditions(
     tenant_id: int, query: Query, p: Any, by_name: dict[str, ColumnElement[Any]]
 ) -> list[ColumnElement[bool]]:
+    """The query's conditions on the rows; those on people are in the pairs (`_people`)."""
     conditions: list[ColumnElement[bool]] = []
-    if query.user_ids is not None:
-        conditions.append(u.uuid.in_(query.user_ids))
-    if query.group_ids is not None:
-        conditions.append(p.user_id.in_(_members(tenant_id, query.group_ids)))
     if query.content_ids is not None:
         conditions.append(c.uuid.in_(query.content_ids))
     if query.states is not None:
@@ -286,21 +306,56 @@ def statistics(
 
     Grouped by group, a row counts under each group its person is a direct member of
     (among the groups the principal sees), so the groups' figures can add up to more than
-    the total. A principal who sees the whole tenant asking about all of it reads the
-    tallies the write path keeps (`store.tallies`); any other question counts the rows."""
-    if query == Query() and principal.groups is None:
-        return _tallied(connection, principal.tenant_id, group_by)
-    return _counted(connection, report(principal.tenant_id, query), principal, group_by)
+    the total. An unfiltered question reads the tallies the write path keeps
+    (`store.tallies`) wherever they hold the answer; any other question counts the rows.
+
+    For a principal limited to groups, the tallies of the groups it sees are its figures
+    per group. Their sum is its whole figure only when none of the people it sees is a
+    direct member of two of those groups (else that person's pairs would count twice), which
+    `_disjoint` checks; per content, the tallies are the whole tenant's, so the rows are
+    counted."""
+    if query == Query():
+        seen = principal.groups
+        if seen is None:
+            return _tallied(connection, principal.tenant_id, group_by)
+        if group_by == "group" or (
+            group_by == "none" and _disjoint(connection, principal.tenant_id, seen)
+        ):
+            return _tallied(connection, principal.tenant_id, group_by, seen)
+    return _counted(
+        connection, report(principal.tenant_id, query, principal.groups), principal, group_by
+    )
 
 
-def _tallied(connection: sa.Connection, tenant_id: int, group_by: GroupBy) -> list[Tally]:
+def _disjoint(connection: sa.Connection, tenant_id: int, seen: tuple[int, ...]) -> bool:
+    """Whether each person in the groups at or below `seen` is a direct member of only one
+    of them."""
+    m = memberships.c
+    below = (
+        sa.select(m.user_id)
+        .where(m.tenant_id == tenant_id, groups_seen(m.group_id, tenant_id, seen))
+        .subquery("below")
+    )
+    counted = sa.select(sa.func.count(), sa.func.count(sa.distinct(below.c.user_id)))
+    memberships_seen, people = connection.execute(counted.select_from(below)).one()
+    return bool(memberships_seen == people)
+
+
+def _tallied(
+    connection: sa.Connection,
+    tenant_id: int,
+    group_by: GroupBy,
+    seen: tuple[int, ...] | None = None,
+) -> list[Tally]:
+    """The kept tallies of the whole tenant, or summed over the groups at or below `seen`."""
     table, named, key = (
         (group_tallies, groups, group_tallies.c.group_id)
-        if group_by == "group"
+        if group_by == "group" or seen is not None
         else (content_tallies, contents, content_tallies.c.content_id)
     )
     keys = [] if group_by == "none" else [named.c.uuid, named.c.name]
     state = in_words(table.c.state, ANALYSE_STATES, AnalyseState.NOT_STARTED)
+    chosen = [] if seen is None else [groups_seen(key, tenant_id, seen)]
     query = (
         sa.select(
             *keys,
@@ -314,7 +369,7 @@ def _tallied(connection: sa.Connection, tenant_id: int, group_by: GroupBy) -> li
             if keys
             else table
         )
-        .where(table.c.tenant_id == tenant_id)
+        .where(table.c.tenant_id == tenant_id, *chosen)
         .group_by(*keys, state, table.c.enrollment_type)
     )
     return _as_tallies(connection.execute(query).all(), keyed=bool(keys))

@@ -178,7 +178,7 @@ def results(
     body: Annotated[ResultsRequest, Body()] = ResultsRequest(),  # noqa: B008
 ) -> OrjsonResponse:
     """Each person's latest state on each content, filtered, ordered and paged."""
-    report = analyse.report(principal.tenant_id, _query(body))
+    report = analyse.report(principal.tenant_id, _query(body), principal.groups)
     options = body.options
     order = [(name, direction.upper()) for name, direction in (options.order or {}).items()]
     with engine.connect() as connection:
