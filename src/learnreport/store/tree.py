@@ -6,14 +6,55 @@ limit what a principal writes.
 """
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from learnreport.store.schema import group_tree, memberships
 
 Groups = sa.Select[tuple[int]] | Sequence[int]
 """Group ids, given as a list or as a query that selects them."""
+
+
+class _Among(ColumnElement[bool]):
+    """`column IN (query)`, with the ids the query selects looked up once on PostgreSQL.
+
+    PostgreSQL plans `ancestor_id IN (SELECT id FROM groups WHERE name = ...)` as a join to
+    `groups` inside the check of every row, and a keyset page of `group_name` checked each
+    of 15,000 rows that way: 124 ms for a department of 1,000,000 results, against 23 ms
+    for `= ANY(ARRAY(...))`, which it evaluates once, as the ids of a department
+    administrator's groups are given. SQLite keeps `IN`, whose list it also builds once."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[int], query: sa.Select[tuple[int]]) -> None:
+        self.column = column
+        self.query = query
+
+    _traverse_internals: ClassVar[_TraverseInternalsType] = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("query", InternalTraversal.dp_clauseelement),
+    ]
+
+
+@compiles(_Among)
+def _among_default(element: _Among, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(element.query), **kw))
+
+
+@compiles(_Among, "postgresql")
+def _among_postgresql(element: _Among, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY({compiler.process(element.query, **kw)}))"
+
+
+def _among(column: ColumnElement[int], groups: Groups) -> ColumnElement[bool]:
+    if isinstance(groups, sa.Select):
+        return _Among(column, groups)
+    return column.in_(groups)
 
 
 def members_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
@@ -27,7 +68,7 @@ def members_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
                 group_tree.c.descendant_id == memberships.c.group_id,
             ),
         )
-        .where(memberships.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(ancestors))
+        .where(memberships.c.tenant_id == tenant_id, _among(group_tree.c.ancestor_id, ancestors))
     )
 
 
@@ -57,5 +98,5 @@ def is_member_below(person: ColumnElement[int], tenant_id: int, ancestors: Group
 
 def groups_below(tenant_id: int, ancestors: Groups) -> sa.Select[tuple[int]]:
     return sa.select(group_tree.c.descendant_id).where(
-        group_tree.c.tenant_id == tenant_id, group_tree.c.ancestor_id.in_(ancestors)
+        group_tree.c.tenant_id == tenant_id, _among(group_tree.c.ancestor_id, ancestors)
     )
