@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench import databases
 from bench.dataset import SIZES
+from bench.servers import WORKERS
 
 
 def main() -> int:
@@ -28,7 +29,12 @@ def main() -> int:
     run.add_argument(
         "--quick", action="store_true", help="fewer samples, shorter runs; writes no BENCHMARKS.md"
     )
-    run.add_argument("--workers", type=int, default=1, help="server worker processes")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=WORKERS,
+        help=f"server worker processes, each server (default: one per core, {WORKERS})",
+    )
     run.add_argument("--out", type=Path, help="where to write the figures and the report")
     soak = commands.add_parser(
         "soak", help="mixed traffic for a bounded time; exit 1 on an error or growing memory"

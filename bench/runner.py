@@ -150,6 +150,6 @@ def _command(size: str, backend: str, quick: bool, workers: int) -> str:
         words += ["--backend", backend]
     if quick:
         words.append("--quick")
-    if workers != 1:
+    if workers != servers.WORKERS:
         words += ["--workers", str(workers)]
     return " ".join(words)
