@@ -2,6 +2,7 @@
 `learnreport serve` runs it, and Datasette under the same uvicorn with the same number of
 worker processes, so that neither gets a server the other lacks."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -118,17 +119,28 @@ def _running(
 ) -> Iterator[Server]:
     root = Path(__file__).parent.parent
     with log.open("ab") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=output, cwd=root)
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=output, cwd=root, start_new_session=True
+        )
     try:
         _wait(process, url + ready, log)
         yield Server(process, url)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT, then after 30 s SIGKILL, to the server's whole process group: killing only
+    the supervisor left a Datasette worker running the queries of a deep page that wrk had
+    given up on, using most of a core through every later measurement."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _wait(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
