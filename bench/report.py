@@ -60,8 +60,47 @@ whatever the tenant's size, which the write path keeps current by recounting the
 people each batch changes (`learnreport.store.tallies`). An index cannot serve a fold of
 every person x content pair (latest attempt, enrollments), and a table of one row per pair
 would still be read whole, about 7.5 million rows at 10 million results. The price is paid
-by writes (see the ingest figures); a filtered question or a department administrator's
-counts the rows it sees, so visibility never depends on the tallies.
+by writes (see the ingest figures). A department administrator's figures are the tallies of
+the groups it sees when none of its people is in two of them; a filtered question, or a
+department administrator's per content, counts the rows it sees.
+"""
+
+
+WHERE_THE_TIME_GOES = """\
+## Where the time goes, for the targets not met
+
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Profiled on
+S, SQLite, on this machine kind, with `wrk` at 32 connections:
+
+- The framework is not the limit: a FastAPI route under the same uvicorn returning the same
+  54 KB page from memory answered 6,272 requests/s as a coroutine and 4,579 as a plain
+  function (which runs in a thread).
+- One request at a time in the process, without HTTP, a page costs 1.7 ms: its query
+  through SQLAlchemy about 0.6 ms (the SQL itself 0.43 ms in the `sqlite3` module, 0.11 ms
+  of that the two `EXISTS` of the `optional` column), the JSON 0.14 ms, the credential
+  0.09 ms with its connection.
+- py-spy (`--gil`, one worker under `wrk`): SQLAlchemy 30% of the samples (fetching the
+  rows 15%), FastAPI 15%, uvicorn 14%, learnreport's own code 11%, anyio's hand-offs to
+  its threads 7%, logging 4%.
+- One worker answered 486 requests/s to one connection, 410 to two and 358 to 32: the
+  threads of one process hand its interpreter lock around. Two workers answered 935 to
+  1,033 requests/s in repeated 10 s runs, and Datasette 578 to 614 beside them (about
+  1.7x).
+- The host varies: three 8 s runs a minute apart against the same two-worker server gave
+  745, 858 and 276 requests/s, at 2.5, 2.2 and 4.2 ms of the server's CPU per request
+  (read from /proc). The figures in the tables are each one run.
+- Tried and not kept: the route and its credential on the event loop, 600 requests/s on
+  one worker and 1,200 on two, because one slow query would then stop every request of its
+  worker.
+- On PostgreSQL a page took 235 requests/s against 499 for Datasette on the SQLite file.
+  Each request checks out two connections, each checkout pings the server
+  (`pool_pre_ping`) and begins a transaction, besides the queries: their share is not
+  measured yet.
+- What would move it, in order of the measured shares: fewer b-tree searches per row (a
+  result's key `(tenant_id, id)` is an index beside the table, so each row costs two
+  searches, and its person and content two more each), `optional` kept on the result by
+  the write path instead of two lookups per row, and one connection and one thread hop per
+  request.
 """
 
 
@@ -121,6 +160,7 @@ def _markdown(runs: list[dict[str, Any]], plot: Path | None) -> str:
             "## Page latency by depth\n\np50 and p99 of a 100-row keyset page (JSON) by its "
             f"depth in rows.\n\n![Page latency by depth]({plot.as_posix()})\n"
         )
+    parts.append(WHERE_THE_TIME_GOES)
     parts.append(REFERENCES)
     return "\n".join(parts)
 
