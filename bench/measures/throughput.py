@@ -2,13 +2,15 @@
 JSON page and for a page half a million rows deep, against Datasette's JSON for the same
 page of the tenant's results table.
 
-Datasette is given its fastest form: the raw table, keyset-paged on its primary key, with
-its count, facets and suggestions turned off (`_nocount`, `_nofacet`, `_nosuggest`). Both
-servers run the same number of worker processes. A non-2xx answer fails the run: a server
-answering errors fast is not fast.
+The first page is measured three times for each server, in turns, and each figure is the
+median of its runs. Datasette is given its fastest form: the raw table, keyset-paged on
+its primary key, with its count, facets and suggestions turned off (`_nocount`,
+`_nofacet`, `_nosuggest`). Both servers run the same number of worker processes. A
+non-2xx answer fails the run: a server answering errors fast is not fast.
 """
 
 import re
+import statistics
 import subprocess
 
 from bench import databases
@@ -17,6 +19,9 @@ from bench.measures.pages import FIRST, THROUGHPUT_DEPTH
 from bench.run_context import Run
 
 MEASURE = "Throughput"
+ROUNDS = 3
+"""Runs of each server on the first page, taken in turns, each figure their median: on a
+shared host one 10 s run of the same server gave 276 requests/s a minute after 858."""
 DATASETTE_PAGE = "_size=100&_nosuggest=1&_nocount=1&_nofacet=1"
 
 
@@ -26,12 +31,18 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
     figures = []
     auth = f"Authorization: Bearer {run.owner_token}"
     for name, offset, path in pages:
-        ours = _wrk(run, run.server.url + path, auth)
+        rounds = ROUNDS if offset == 0 and not run.quick else 1
+        ours_runs, theirs_runs = [], []
+        for _ in range(rounds):
+            ours_runs.append(_wrk(run, run.server.url + path, auth))
+            if run.datasette is not None:
+                theirs_runs.append(_wrk(run, _datasette_url(run, offset), None))
+                if offset == 0 and not run.datasette.wait_idle():
+                    raise Failed("Datasette was still answering wrk's requests two minutes on")
+        ours = statistics.median(ours_runs)
         reference, reference_value, met = None, None, None
-        if run.datasette is not None:
-            reference_value = _wrk(run, _datasette_url(run, offset), None)
-            if offset == 0 and not run.datasette.wait_idle():
-                raise Failed("Datasette was still answering wrk's requests two minutes on")
+        if theirs_runs:
+            reference_value = statistics.median(theirs_runs)
             reference = "Datasette JSON, same page of the raw results table"
             met = ours >= 1_000 and ours >= 2 * reference_value
         target = "≥ 1,000 req/s and ≥ 2x" if offset == 0 else None
@@ -45,7 +56,12 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
                 reference_value,
                 target,
                 met if offset == 0 else None,
-                {"depth": offset, "workers": run.workers},
+                {
+                    "depth": offset,
+                    "workers": run.workers,
+                    "runs": ours_runs,
+                    "reference_runs": theirs_runs,
+                },
             )
         )
     return figures, []
