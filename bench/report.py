@@ -83,14 +83,15 @@ S, SQLite, on this machine kind, with `wrk` at 32 connections:
   rows 15%), FastAPI 15%, uvicorn 14%, learnreport's own code 11%, anyio's hand-offs to
   its threads 7%, logging 4%.
 - One worker answered 486 requests/s to one connection, 410 to two and 358 to 32: the
-  threads of one process hand its interpreter lock around. Two workers answered 935 to
-  1,033 requests/s in repeated 10 s runs, and Datasette 578 to 614 beside them (about
-  1.7x).
+  threads of one process hand its interpreter lock around. Two workers answered 828 to
+  1,033 requests/s in six runs of 8 to 10 s, and Datasette 578 and 614 in two beside them.
 - The host varies: three 8 s runs a minute apart against the same two-worker server gave
   745, 858 and 276 requests/s, at 2.5, 2.2 and 4.2 ms of the server's CPU per request
-  (read from /proc). The figures in the tables are each one run.
-- Tried and not kept: the route and its credential on the event loop, 600 requests/s on
-  one worker and 1,200 on two, because one slow query would then stop every request of its
+  (read from /proc). Where a table lists runs, its throughput is their median; the
+  others are one run each.
+- Tried and not kept: the route and its credential on the event loop, about 600
+  requests/s on one worker (against 330) and 966 to 1,200 on two (against 828 to 1,033),
+  because one slow query would then stop every request of its
   worker.
 - On PostgreSQL a page took 235 requests/s against 499 for Datasette on the SQLite file.
   Each request checks out two connections, each checkout pings the server
@@ -195,6 +196,12 @@ def _section(data: dict[str, Any]) -> str:
         value = f"{_value(figure.value, figure.unit)} {figure.unit}"
         if "p99" in figure.extra:
             value += f" (p99 {figure.extra['p99']:.1f})"
+        if len(figure.extra.get("runs", ())) > 1:
+            value += (
+                " (median of "
+                + ", ".join(_value(r, figure.unit) for r in figure.extra["runs"])
+                + ")"
+            )
         reference = (
             _value(figure.reference_value, figure.unit)
             if figure.reference_value is not None

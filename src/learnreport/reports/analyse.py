@@ -76,8 +76,9 @@ def report(tenant_id: int, query: Query, seen: tuple[int, ...] | None = None) ->
     visibility to the report's rows, as it does for every report; the same condition is
     also put inside each part of the pairs, with the people the query names, so that the
     database starts from those people's rows. Applied only outside, it gathered every pair
-    of the tenant first: a department administrator's statistics took 2 s over 1,000,000
-    results, and SQLite held the whole union in memory."""
+    of the tenant first, into a temporary b-tree that SQLite keeps in memory: a department
+    administrator's statistics per content took 1.45 s over 1,000,000 results, 0.42 s
+    with the people inside."""
     pairs = _pairs(tenant_id, query, seen)
     p = pairs.c
     latest = results.alias("latest")
