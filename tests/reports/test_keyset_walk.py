@@ -1,6 +1,8 @@
 """A keyset page limited to some people walks the report in key order on SQLite, within a
-window, and falls back to the visible people's rows when the window holds too few: both
-ways list exactly the rows the numbered pages list, for every principal and filter."""
+window, checking each row's person by probing its memberships or by looking it up in the
+list of people, and falls back to the visible people's rows when the window holds too few,
+or starts from them when the people are few: every way lists exactly the rows the numbered
+pages list, for every principal and filter."""
 
 from typing import Any
 
@@ -44,12 +46,31 @@ def numbered(engine: sa.Engine, name: str, who: Principal, criteria: dict[str, A
         return list(base.page(connection, report, who, criteria, offset=0, limit=10_000))
 
 
+WAYS = {
+    "probed": {"LISTED_AT_MOST": 0, "LIST_AT_MOST": 0},
+    "listed once": {"LISTED_AT_MOST": 0, "LIST_AT_MOST": 10**6},
+    "from the people's rows": {"LISTED_AT_MOST": 10**6},
+}
+"""Limits on the people counted that make `base._walk` take each way on the small world."""
+
+
+def take(monkeypatch: pytest.MonkeyPatch, way: str, window: int = base.WINDOW) -> None:
+    for name, value in {**WAYS[way], "WINDOW": window, "LIST_WINDOW": window}.items():
+        monkeypatch.setattr(base, name, value)
+
+
+@pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("window", [1, 3, base.WINDOW])
 @pytest.mark.parametrize("name", ["modules", "users"])
 def test_walked_pages_list_the_rows_of_the_numbered_pages(
-    engine: sa.Engine, world: Tenant, monkeypatch: pytest.MonkeyPatch, window: int, name: str
+    engine: sa.Engine,
+    world: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    way: str,
+    window: int,
+    name: str,
 ) -> None:
-    monkeypatch.setattr(base, "WINDOW", window)
+    take(monkeypatch, way, window)
     views: list[tuple[Principal, dict[str, Any]]] = [
         (principal(world, (group,)), {}) for group in group_ids(engine, world)
     ]
@@ -60,14 +81,32 @@ def test_walked_pages_list_the_rows_of_the_numbered_pages(
             assert walked(engine, name, who, criteria, size) == expected, (who.groups, size)
 
 
+CHECKS = {
+    "probed": (
+        "memberships.user_id = ",
+        "memberships USING COVERING INDEX ix_memberships_tenant_id_user_id_group_id "
+        "(tenant_id=? AND user_id=?)",
+    ),
+    "listed once": ("user_id + ? IN", "LIST SUBQUERY"),
+}
+"""How each walk's SQL checks a row's person, and the step of its plan that shows it."""
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("way", CHECKS)
 @pytest.mark.parametrize("criteria", [{}, {"group_name": ["Sales"]}])
 def test_a_department_page_walks_the_results_in_key_order_without_sorting(
-    engine: sa.Engine, world: Tenant, monkeypatch: pytest.MonkeyPatch, criteria: dict[str, Any]
+    engine: sa.Engine,
+    world: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    way: str,
+    criteria: dict[str, Any],
 ) -> None:
     """The plan that costs a page: results by their key index, each row's person probed in
-    the memberships index; lost, a page reads and sorts every row of the department."""
-    monkeypatch.setattr(base, "WINDOW", 1)
+    the memberships index or looked up in the people listed once; lost, a page reads and
+    sorts every row of the department."""
+    take(monkeypatch, way, window=1)
+    sql_mark, plan_step = CHECKS[way]
     who = principal(world, tuple(group_ids(engine, world)[:1]))
     sent: list[tuple[str, Any]] = []
 
@@ -81,7 +120,7 @@ def test_a_department_page_walks_the_results_in_key_order_without_sorting(
             base.seek(connection, report, who, criteria, after=None, limit=1)
         finally:
             sa.event.remove(engine, "before_cursor_execute", keep)
-        walks = [(sql, params) for sql, params in sent if "memberships.user_id = " in sql]
+        walks = [(sql, params) for sql, params in sent if sql_mark in sql]
         assert walks, sent
         plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {walks[0][0]}", walks[0][1]).all()
     steps = [row[-1] for row in plan]
@@ -89,9 +128,5 @@ def test_a_department_page_walks_the_results_in_key_order_without_sorting(
         step.startswith("SEARCH results USING INDEX sqlite_autoindex_results_1") and "id<?" in step
         for step in steps
     ), steps
-    assert any(
-        "memberships USING COVERING INDEX ix_memberships_tenant_id_user_id_group_id "
-        "(tenant_id=? AND user_id=?)" in step
-        for step in steps
-    ), steps
+    assert any(plan_step in step for step in steps), steps
     assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps

@@ -14,8 +14,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from learnreport.reports.visibility import members_below, named_groups
-from learnreport.store.tree import is_member_below
+from learnreport.reports.visibility import ByRow, named_groups, people_among
 
 Criteria = Mapping[str, Any]
 """Parsed parameter values by parameter name; a parameter left out is absent."""
@@ -147,18 +146,20 @@ class InGroups:
         )
 
     def clause(self, criteria: Criteria, tenant_id: int) -> ColumnElement[bool] | None:
-        names = criteria.get(self.name)
-        if names is None:
-            return None
-        return self.person.in_(members_below(tenant_id, named_groups(tenant_id, names)))
+        return self.by_row(criteria, tenant_id, None)
 
-    def by_row(self, criteria: Criteria, tenant_id: int) -> ColumnElement[bool] | None:
-        """`clause` checked one row's person at a time, as `visibility.people_seen` does with
-        `by_row`, for a keyset walk in key order."""
+    def by_row(
+        self, criteria: Criteria, tenant_id: int, by_row: ByRow | None
+    ) -> ColumnElement[bool] | None:
+        """`clause` in the form `by_row` asks for, as `visibility.people_seen` gives it, for
+        a keyset walk in key order."""
+        groups = self.groups(criteria, tenant_id)
+        return None if groups is None else people_among(self.person, tenant_id, groups, by_row)
+
+    def groups(self, criteria: Criteria, tenant_id: int) -> sa.Select[tuple[int]] | None:
+        """The groups named, whose people and those of the groups below them pass."""
         names = criteria.get(self.name)
-        if names is None:
-            return None
-        return is_member_below(self.person, tenant_id, named_groups(tenant_id, names))
+        return None if names is None else named_groups(tenant_id, names)
 
 
 @dataclass(frozen=True)
