@@ -36,9 +36,10 @@ run; a wrong result (rows missing, rows out of order, an error answer) does.
 REFERENCES = """\
 ## The references
 
-- **sqlite3 -csv / psql \\copy**: the database's own shell running the modules report's
-  SQL, as learnreport builds it for the owner (compiled with its values inlined, in key
-  order): the floor under any export.
+- **sqlite3 -csv / psql \\copy**: the database's own shell running the statement the export
+  has the database run for the owner: the modules report in key order, each column as the
+  text of its CSV field, compiled with its values inlined. The floor under any export: the
+  same values computed, only written by the shell.
 - **Datasette** (under uvicorn, as `datasette serve` runs it, with as many worker processes
   as learnreport) serves the same SQLite file. It is given its fastest form: the tenant's
   raw `results` table (`?tenant_id=...`), keyset-paged on its primary key with no joins,

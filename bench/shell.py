@@ -51,6 +51,8 @@ def csv_export(database_url: str, sql: str, out: Path) -> float:
             psql_url(database_url),
             "-q",
             "-c",
+            f"SET extra_float_digits = {csv_stream.EXTRA_FLOAT_DIGITS}",
+            "-c",
             f"\\copy ({flat}) to stdout with (format csv, header)",
         ]
         stdin = ""

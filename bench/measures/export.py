@@ -32,8 +32,12 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
     http_seconds, sent = _http(run, http_file)
     after = run.server.peak_rss_mb()
     cli_seconds = _cli(run, cli_file)
-    ref_seconds = shell.csv_export(run.database_url, report_sql(run), ref_file)
+    export_sql, raw_sql = report_sql(run)
+    ref_seconds = shell.csv_export(run.database_url, export_sql, ref_file)
+    raw_file = run.scratch / "raw.csv"
+    raw_seconds = shell.csv_export(run.database_url, raw_sql, raw_file)
     http_ids, cli_ids, ref_ids = (_ids(f) for f in (http_file, cli_file, ref_file))
+    raw_file.unlink()
     rows = http_ids[0]
     run.modules_rows = rows
     tool = "sqlite3 -csv" if run.backend == "sqlite" else "psql \\copy"
@@ -45,7 +49,7 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
             "CSV over HTTP",
             http_rate,
             "rows/s",
-            f"{tool} (report SQL)",
+            f"{tool} (the export's SQL)",
             floor,
             "≥ 0.8x",
             http_rate >= 0.8 * floor,
@@ -53,10 +57,19 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
         ),
         Figure(
             MEASURE,
+            "CSV over HTTP",
+            http_rate,
+            "rows/s",
+            f"{tool} (the report's raw columns, values as the database writes them)",
+            rows / raw_seconds,
+            extra={"seconds": raw_seconds},
+        ),
+        Figure(
+            MEASURE,
             "learnreport export (CLI, incl. start-up)",
             rows / cli_seconds,
             "rows/s",
-            f"{tool} (report SQL)",
+            f"{tool} (the export's SQL)",
             floor,
             extra={"seconds": cli_seconds},
         ),
@@ -105,15 +118,26 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
     return figures, checks
 
 
-def report_sql(run: Run) -> str:
-    """The modules report's own query for the owner, in key order, values inlined."""
+def report_sql(run: Run) -> tuple[str, str]:
+    """The statement the export has the database run for the owner, values inlined: the
+    modules report in key order, each column as the text of its CSV field
+    (`base.csv_fields`), so that the shell computes the same values the server asks for;
+    and the same rows as the report's raw columns, which the database writes in its own
+    forms (PostgreSQL's timestamps with a space and `+00`, booleans as `t` and `f`). The
+    first is the reference; the second shows what computing the fields costs."""
     engine = databases.engine(run.database_url)
     with engine.connect() as connection:
         report = NATIVE["modules"].define(connection, run.tenant_id)
-    query = base.in_key_order(report, run.access.owner.principal, {})
-    sql = shell.compile_sql(query, engine)
+    fields = base.csv_fields(report)
+    if fields is None:
+        raise Failed("the modules report has no CSV fields for the database to write")
+    rows = base.in_key_order(report, run.access.owner.principal, {})
+    statements = (
+        shell.compile_sql(rows.with_only_columns(*fields), engine),
+        shell.compile_sql(rows, engine),
+    )
     engine.dispose()
-    return sql
+    return statements
 
 
 def _http(run: Run, out: Path) -> tuple[float, int]:

@@ -447,18 +447,14 @@ def stream_csv(
     in memory, which no second connection sees, takes the rows as `stream` gives them.
     """
     yield csv_text.lines([report.names])
-    kinds = _csv_kinds(report)
-    if kinds is None or not csv_stream.writes(connection):
+    fields = csv_fields(report)
+    if fields is None or not csv_stream.writes(connection):
         for rows in stream(connection, report, principal, criteria):
             if rows:
                 if counted is not None:
                     counted(len(rows))
                 yield csv_text.lines(rows)
         return
-    fields = [
-        csv_text.csv_field(column.expression, kind)
-        for column, kind in zip(report.columns, kinds, strict=True)
-    ]
     query = in_key_order(report, principal, criteria)
     yield from csv_stream.by_database(connection, query, fields, counted)
 
@@ -471,10 +467,16 @@ def in_key_order(report: Report, principal: Principal, criteria: Criteria) -> sa
     return query.order_by(*report.keys)
 
 
-def _csv_kinds(report: Report) -> list[csv_text.Kind] | None:
+def csv_fields(report: Report) -> list[csv_text.csv_field] | None:
+    """The report's columns as the text of their CSV fields, which the database writes for
+    `stream_csv`; None for a report whose CSV only Python writes the same way."""
     if len(report.columns) < 2:
         return None
     try:
-        return [csv_text.Kind(column.type) for column in report.columns]
+        kinds = [csv_text.Kind(column.type) for column in report.columns]
     except ValueError:
         return None
+    return [
+        csv_text.csv_field(column.expression, kind)
+        for column, kind in zip(report.columns, kinds, strict=True)
+    ]

@@ -31,6 +31,9 @@ SQLITE_BATCH: Final = 8192
 """Rows per Arrow batch read from SQLite: the ADBC driver's 1,024 cost the Python side of a
 modules export 3.2 s against 2.5 s."""
 
+EXTRA_FLOAT_DIGITS: Final = 1
+"""PostgreSQL's default, which writes a float as the shortest text that gives it back."""
+
 Counted = Callable[[int], None]
 """Told the rows of each chunk before the chunk is yielded, for a progress display."""
 
@@ -82,7 +85,7 @@ def postgresql_copy(
     `extra_float_digits`, set here for the transaction to the default that writes the
     shortest text that gives the value back.
     """
-    connection.exec_driver_sql("SET LOCAL extra_float_digits = 1")
+    connection.exec_driver_sql(f"SET LOCAL extra_float_digits = {EXTRA_FLOAT_DIGITS}")
     select, parameters, _ = for_driver(query, connection.dialect)
     driver: Any = connection.connection.driver_connection
     statement = f"COPY ({select}) TO STDOUT (FORMAT csv)"
