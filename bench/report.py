@@ -90,6 +90,11 @@ S, SQLite, on this machine kind, with `wrk` at 32 connections:
   745, 858 and 276 requests/s, at 2.5, 2.2 and 4.2 ms of the server's CPU per request
   (read from /proc). Where a table lists runs, its throughput is their median; the
   others are one run each.
+- Tried and not kept, December 2026: the page's JSON built by SQLite itself
+  (`json_group_array(json_object(...))`, one value fetched instead of 100 rows of 22
+  columns) cost 0.75 to 0.79 ms a page against 0.82 to 0.83 ms for the rows fetched and
+  dumped by orjson, a saving within the host's noise; the credential's dependency as a
+  coroutine (one thread hop less) gave 681 and 650 requests/s against 671 and 724 without.
 - Tried and not kept: the route and its credential on the event loop, about 600
   requests/s on one worker (against 330) and 966 to 1,200 on two (against 828 to 1,033),
   because one slow query would then stop every request of its

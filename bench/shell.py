@@ -28,7 +28,10 @@ def compile_sql(query: sa.Select[Any], engine: sa.Engine) -> str:
     """The query with its values inlined. On PostgreSQL the driver inlines them, as
     SQLAlchemy renders no literal for a `timestamptz` compared with text."""
     if engine.dialect.name != "postgresql":
-        return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+        # SQLAlchemy's SQLite compiler writes the -1 of an OFFSET without a LIMIT as a
+        # parameter even with literal binds (2.1.9), which the shell would bind to NULL.
+        return str(compiled).replace("LIMIT ? OFFSET", "LIMIT -1 OFFSET")
     statement, parameters, _ = csv_stream.for_driver(query, engine.dialect)
     connection = engine.raw_connection()
     try:

@@ -35,13 +35,25 @@ IS_COMPLETED = r.state.in_(sorted(DONE_STATES))
 
 
 def _enrolled(mandatory: bool) -> sa.Exists:
+    """A current enrollment of the row's person in its content, probed for each row.
+
+    `OFFSET 0` keeps PostgreSQL from hashing the check: expecting thousands of rows below a
+    page's `LIMIT`, it read every current enrollment of the database into a hash table for
+    each department page (60 of the 65 ms of such a page at size S), where probing the
+    index for the page's 101 rows costs a fraction of a millisecond. An export is as fast
+    either way (1.30 to 1.36 s at S), and SQLite's plans do not change."""
     e = enrollments.c
-    return sa.exists().where(
-        e.tenant_id == r.tenant_id,
-        e.user_id == r.user_id,
-        e.content_id == r.content_id,
-        e.unenrolled_at.is_(None),
-        e.mandatory.is_(sa.true()) if mandatory else e.mandatory.is_(sa.false()),
+    return (
+        sa.select(sa.literal(1))
+        .where(
+            e.tenant_id == r.tenant_id,
+            e.user_id == r.user_id,
+            e.content_id == r.content_id,
+            e.unenrolled_at.is_(None),
+            e.mandatory.is_(sa.true()) if mandatory else e.mandatory.is_(sa.false()),
+        )
+        .offset(0)
+        .exists()
     )
 
 
