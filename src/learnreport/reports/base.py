@@ -195,10 +195,10 @@ LISTED_AT_MOST = 50
 """Up to this many people, a page starts from their rows and does not walk: a few
 thousand rows at most, fewer than a walk would read to find a page of theirs."""
 
-LISTED, WALK, WALK_UNTIL, WINDOW_END = "listed", "walk", "walk until", "window end"
+LISTED, WALK, WALK_UNTIL, LAST_KEY = "listed", "walk", "walk until", "last key"
 """The keyset queries `_seek_query` builds: rows after a key with people as a list, the
-walk in key order checking each row's person (unbounded, or up to a key), and the key at
-the end of a walk's window."""
+walk in key order checking each row's person (unbounded, or up to a key), and the
+tenant's last key."""
 
 
 def _walks(report: Report, principal: Principal, criteria: Criteria) -> bool:
@@ -244,7 +244,11 @@ def _walk(
     that department, but reads the whole tenant for a department of five people (1 s). So
     the walk reads at most a window of rows per row wanted, which a department of one person
     in 100 (in 400 when listed) fills; when it falls short, the rows after its window come
-    from the list of people, whose rows are then few.
+    from the list of people, whose rows are then few. The window is a range of keys: a
+    tenant's ids of a table are handed out one after the other (`store.sequences`), so a
+    range holds at most as many rows as keys. Finding the key a window of rows ahead with
+    `OFFSET` cost 3 to 7 ms of a 16 ms page at 10,000,000 results; the tenant's last key,
+    which tells whether the window reaches the end, costs one index search.
 
     The people are counted first, up to `LIST_AT_MOST` (0.4 ms at most): few enough, they
     are listed once and each row's person is looked up in that list (`ByRow.LIST`); more,
@@ -264,8 +268,10 @@ def _walk(
         ByRow.PROBE, WINDOW)  # fmt: skip
     resumed = after is not None
     values = {"_after0": after[0]} if resumed else {}
-    window = _seeking(report, principal, criteria, WINDOW_END, resumed=resumed)
-    end = connection.execute(window, {**values, "_window": window_rows * wanted}).scalar()
+    end: int | None = (after[0] if resumed else 0) + window_rows * wanted
+    last = connection.execute(_seeking(report, principal, criteria, LAST_KEY, resumed=False))
+    if end >= (last.scalar() or 0):
+        end = None
     plan = WALK if end is None else WALK_UNTIL
     walk = _seeking(report, principal, criteria, plan, resumed=resumed, by_row=by_row)
     found = list(connection.execute(walk, {**values, "_until": end, "_limit": wanted}).all())
@@ -359,14 +365,8 @@ def _seek_query(
     # as SQLite otherwise may.
     after = [sa.bindparam(f"_after{n}") for n in range(len(keys))]
     start = _after(keys, after) if resumed else keys[0] > 0
-    if plan == WINDOW_END:
-        return (
-            sa.select(report.key)
-            .where(report.tenant == principal.tenant_id, start)
-            .order_by(report.key)
-            .offset(sa.bindparam("_window"))
-            .limit(1)
-        )
+    if plan == LAST_KEY:
+        return sa.select(sa.func.max(report.key)).where(report.tenant == principal.tenant_id)
     query = select(report, principal, criteria, by_row=by_row).add_columns(
         *(key.label(f"_key{n}") for n, key in enumerate(keys))
     )
