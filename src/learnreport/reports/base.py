@@ -195,10 +195,12 @@ LISTED_AT_MOST = 50
 """Up to this many people, a page starts from their rows and does not walk: a few
 thousand rows at most, fewer than a walk would read to find a page of theirs."""
 
-LISTED, WALK, WALK_UNTIL, LAST_KEY = "listed", "walk", "walk until", "last key"
+LISTED, WALK, WALK_UNTIL, LAST_KEY, PEOPLE = (
+    "listed", "walk", "walk until", "last key", "people")  # fmt: skip
 """The keyset queries `_seek_query` builds: rows after a key with people as a list, the
-walk in key order checking each row's person (unbounded, or up to a key), and the
-tenant's last key."""
+walk in key order checking each row's person (unbounded, or up to a key), the tenant's
+last key, and how many people each limit on them lets through, counted up to `_at_most`
+(memberships, so that a person in two of the groups counts twice)."""
 
 
 def _walks(report: Report, principal: Principal, criteria: Criteria) -> bool:
@@ -250,22 +252,25 @@ def _walk(
     `OFFSET` cost 3 to 7 ms of a 16 ms page at 10,000,000 results; the tenant's last key,
     which tells whether the window reaches the end, costs one index search.
 
-    The people are counted first, up to `LIST_AT_MOST` (0.4 ms at most): few enough, they
-    are listed once and each row's person is looked up in that list (`ByRow.LIST`); more,
-    each row's memberships are probed (`ByRow.PROBE`), which a big department's page needs
-    for few rows. A department of 504 people of 50,000 walked 10,100 rows in 8.7 ms by
-    probing; a page of a department of 1% of people, whose 50 results each lie together,
-    fell short of the window and sorted all 100,000 rows of the department (230 ms at
-    10,000,000 results).
+    The people are counted first, up to `LIST_AT_MOST` (0.4 to 1 ms at 10,000,000 results):
+    few enough, they are listed once and each row's person is looked up in that list
+    (`ByRow.LIST`); more, each row's memberships are probed (`ByRow.PROBE`), which a big
+    department's page needs for few rows. A department of 504 people of 50,000 walked 10,100
+    rows in 8.7 ms by probing; a page of a department of 1% of people, whose 50 results each
+    lie together, fell short of the window and sorted all 100,000 rows of the department
+    (230 ms at 10,000,000 results).
 
     On SQLite only: PostgreSQL ran the per-row check as a subplan at about 6 microseconds a
     row, slower than its own plan from the list for departments of 1% of the tenant.
     """
-    people = _people_at_most(connection, report, principal, criteria, LIST_AT_MOST + 1)
+    counts = _seeking(report, principal, criteria, PEOPLE, resumed=False)
+    people = min(connection.execute(counts, {"_at_most": LIST_AT_MOST + 1}).one())
     if people <= LISTED_AT_MOST:
         return None
-    by_row, window_rows = (ByRow.LIST, LIST_WINDOW) if people <= LIST_AT_MOST else (
-        ByRow.PROBE, WINDOW)  # fmt: skip
+    if people <= LIST_AT_MOST:
+        by_row, window_rows = ByRow.LIST, LIST_WINDOW
+    else:
+        by_row, window_rows = ByRow.PROBE, WINDOW
     resumed = after is not None
     values = {"_after0": after[0]} if resumed else {}
     end: int | None = (after[0] if resumed else 0) + window_rows * wanted
@@ -278,22 +283,6 @@ def _walk(
     if end is not None and len(found) < wanted:
         found += _listed(connection, report, principal, criteria, (end,), wanted - len(found))
     return found
-
-
-def _people_at_most(
-    connection: sa.Connection,
-    report: Report,
-    principal: Principal,
-    criteria: Criteria,
-    at_most: int,
-) -> int:
-    """How many people the rows may be of, counted up to `at_most` (memberships, so that a
-    person in two of the groups counts twice): the fewest of any one limit."""
-    counted = []
-    for groups in _limiting_groups(report, principal, criteria):
-        members = members_below(principal.tenant_id, groups).limit(at_most).subquery()
-        counted.append(connection.execute(sa.select(sa.func.count()).select_from(members)))
-    return min(int(result.scalar_one()) for result in counted)
 
 
 def _listed(
@@ -367,6 +356,16 @@ def _seek_query(
     start = _after(keys, after) if resumed else keys[0] > 0
     if plan == LAST_KEY:
         return sa.select(sa.func.max(report.key)).where(report.tenant == principal.tenant_id)
+    if plan == PEOPLE:
+        at_most = sa.bindparam("_at_most")
+        return sa.select(
+            *(
+                sa.select(sa.func.count())
+                .select_from(members_below(principal.tenant_id, groups).limit(at_most).subquery())
+                .scalar_subquery()
+                for groups in _limiting_groups(report, principal, criteria)
+            )
+        )
     query = select(report, principal, criteria, by_row=by_row).add_columns(
         *(key.label(f"_key{n}") for n, key in enumerate(keys))
     )
