@@ -292,14 +292,15 @@ def test_a_request_costs_at_most_two_small_queries(
         if str(args[2]) != "BEGIN":  # SQLite's explicit transaction start, not a query
             seen.append(str(args[2]))
 
-    sa.event.listen(engine, "before_cursor_execute", count)
+    # Every engine: on SQLite the credential is read on the event loop, by its own engine.
+    sa.event.listen(sa.Engine, "before_cursor_execute", count)
     try:
         assert client.get("/probe", headers=bearer(whole)).status_code == 200
         assert len(seen) == 1
         assert client.get("/probe", headers=bearer(limited)).status_code == 200
         assert len(seen) == 3
     finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+        sa.event.remove(sa.Engine, "before_cursor_execute", count)
 
 
 @SQLITE_ONLY

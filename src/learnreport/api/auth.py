@@ -28,7 +28,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, OAuth2, SecurityScopes
 from starlette.exceptions import HTTPException
 
-from learnreport.api import audit, ratelimit, tokens
+from learnreport.api import audit, inline, ratelimit, tokens
 from learnreport.api.dependencies import EngineDep, SettingsDep
 from learnreport.config import Settings
 from learnreport.domain.access import SCOPES, Principal
@@ -63,23 +63,18 @@ def requires(scope: str, *, bare: bool = False) -> Any:
     return Security(_bare_principal if bare else _principal, scopes=[scope])
 
 
-def _principal(
+async def _principal(
     request: Request,
     security_scopes: SecurityScopes,
     engine: EngineDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Depends(scheme)],
 ) -> Principal:
-    _refuse_query_token(request)
-    scheme_name, _, token = (authorization or "").partition(" ")
-    if scheme_name.lower() != "bearer":
-        # RFC 6750 section 3.1 would send a bare challenge here; `invalid_token` is sent
-        # instead so that every refusal of a request without a usable token reads alike.
-        raise _invalid_token("an access token is required: send Authorization: Bearer TOKEN")
-    return _authorize(request, security_scopes, engine, settings, token)
+    token = _bearer_token(request, authorization)
+    return await inline.run(engine, _authorize, request, security_scopes, settings, token)
 
 
-def _bare_principal(
+async def _bare_principal(
     request: Request,
     security_scopes: SecurityScopes,
     engine: EngineDep,
@@ -94,7 +89,17 @@ def _bare_principal(
         raise _invalid_token("send Authorization: TOKEN or Authorization: Bearer TOKEN")
     if not token:
         raise _invalid_token("an access token is required: send Authorization: TOKEN")
-    return _authorize(request, security_scopes, engine, settings, token)
+    return await inline.run(engine, _authorize, request, security_scopes, settings, token)
+
+
+def _bearer_token(request: Request, authorization: str | None) -> str:
+    _refuse_query_token(request)
+    scheme_name, _, token = (authorization or "").partition(" ")
+    if scheme_name.lower() != "bearer":
+        # RFC 6750 section 3.1 would send a bare challenge here; `invalid_token` is sent
+        # instead so that every refusal of a request without a usable token reads alike.
+        raise _invalid_token("an access token is required: send Authorization: Bearer TOKEN")
+    return token
 
 
 def _refuse_query_token(request: Request) -> None:
@@ -105,12 +110,14 @@ def _refuse_query_token(request: Request) -> None:
 
 
 def _authorize(
+    engine: sa.Engine,
     request: Request,
     security_scopes: SecurityScopes,
-    engine: sa.Engine,
     settings: Settings,
     token: str,
 ) -> Principal:
+    """The token's principal once it holds the scopes; on the event loop or in a thread
+    (`inline.run`), counted (`_admit`) only after its last query."""
     token = token.strip(" ")
     if TOKEN.fullmatch(token) is None:
         raise _invalid_token("the token is malformed")
@@ -189,7 +196,8 @@ def requires_token_or_key(scope: str, header: str) -> Any:
     ) -> Principal:
         if key:
             return _key_principal(request, engine, key, header, scope)
-        return _principal(request, security_scopes, engine, settings, authorization)
+        token = _bearer_token(request, authorization)
+        return _authorize(engine, request, security_scopes, settings, token)
 
     return Security(token_or_key_principal, scopes=[scope])
 
@@ -296,7 +304,8 @@ def requires_company_key(scope: str) -> Any:
             if scope not in principal.scopes:
                 raise HTTPException(403, f"The API key lacks the scope {scope}.")
             return principal
-        return _principal(request, security_scopes, engine, settings, authorization)
+        token = _bearer_token(request, authorization)
+        return _authorize(engine, request, security_scopes, settings, token)
 
     return Security(company_principal, scopes=[scope])
 

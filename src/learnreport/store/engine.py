@@ -1,5 +1,7 @@
 """Engines for the two supported databases, configured the same way wherever they are made."""
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from math import inf
@@ -8,6 +10,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import SingletonThreadPool
 
 CACHE_SIZE: Final = -65536
 """SQLite's page cache per connection, in KiB (negative): 64 MiB, for pages and aggregates."""
@@ -145,6 +148,73 @@ def _sqlite_engine(url: URL, statement_timeout_ms: int, lock_timeout_ms: int) ->
             deadline.at = inf if exporting else monotonic() + seconds
 
     return engine
+
+
+class QuickReads:
+    """Reads of one SQLite database that must end quickly or not at all, for a caller that
+    cannot wait (`api.inline`): a connection per thread that writes nothing, never waits
+    for a lock, and whose queries are interrupted once the time given to `within` is spent.
+    """
+
+    def __init__(self, url: URL) -> None:
+        self._until = threading.local()
+        self.engine = sa.create_engine(
+            url, poolclass=SingletonThreadPool, connect_args={"check_same_thread": False}
+        )
+        pragmas = [p for p in SQLITE_PRAGMAS if p.split("=")[0] not in QUICK_SKIPS]
+        pragmas += ["busy_timeout=0", "query_only=ON"]
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _configure(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            for pragma in pragmas:
+                dbapi_connection.execute(f"PRAGMA {pragma}")
+            dbapi_connection.set_progress_handler(self._passed, PROGRESS_STEPS)
+
+        @sa.event.listens_for(self.engine, "begin")
+        def _begin(connection: sa.Connection) -> None:
+            # Straight to the driver: through `exec_driver_sql`, as the engine's own hook
+            # does, a BEGIN cost 30% of taking a connection, querying and giving it back.
+            # A deferred BEGIN takes no lock, so it has no error to wrap.
+            connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+
+    @contextmanager
+    def within(self, seconds: float) -> Iterator[sa.Engine]:
+        """The engine, whose queries in this thread are interrupted after `seconds` from
+        now, together."""
+        self._until.at = monotonic() + seconds
+        try:
+            yield self.engine
+        finally:
+            self._until.at = inf
+
+    def _passed(self) -> bool:
+        return monotonic() > getattr(self._until, "at", inf)
+
+
+QUICK_SKIPS = ("journal_mode", "busy_timeout", "foreign_keys")
+"""Pragmas a quick reader leaves alone: the journal is the database's (WAL once any other
+connection set it, which takes a lock), and it neither waits nor writes."""
+
+GAVE_UP = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+"""What a quick read ends with when it would have taken long: its time was spent, or it
+would have waited for a lock."""
+
+
+def quick_reads(engine: sa.Engine) -> QuickReads | None:
+    """Quick reads of the database of `engine`, or None when that is not a SQLite file (a
+    memory database is another database on another connection; PostgreSQL waits on its
+    network, which no progress handler stops)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return QuickReads(url)
+
+
+def gave_up(error: sa.exc.DBAPIError) -> bool:
+    """Whether a quick read failed for want of time or of a lock, not for its own fault."""
+    code = getattr(error.orig, "sqlite_errorcode", 0) & 0xFF
+    return isinstance(error.orig, sqlite3.Error) and code in GAVE_UP
 
 
 def writing(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:

@@ -7,7 +7,7 @@ answer: the rows come from `learnreport.reports`, the access rules from `api.aut
 paging from `api.paging` and the formats from `api.render`.
 """
 
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.responses import Response
 
-from learnreport.api import paging, params, render
+from learnreport.api import inline, paging, params, render
 from learnreport.api.auth import requires
 from learnreport.api.dependencies import CursorsDep, EngineDep
 from learnreport.api.errors import InvalidParameters, problem
@@ -63,79 +63,86 @@ def _report(engine: sa.Engine, resource: Resource, principal: Principal) -> Repo
         return NATIVE[resource.name].define(connection, principal.tenant_id)
 
 
-def _list(resource: Resource) -> Callable[..., Response]:
-    def list_rows(
+def _list(resource: Resource) -> Callable[..., Awaitable[Response]]:
+    async def list_rows(
         request: Request,
         engine: EngineDep,
         cursors: CursorsDep,
         principal: Annotated[Principal, requires(resource.scope)],
     ) -> Response:
-        fmt = render.negotiate(request)
-        total: int | None = None
-        with engine.connect() as connection:
-            report = NATIVE[resource.name].define(connection, principal.tenant_id)
-            criteria = params.parse(request.query_params, report.params(), (*paging.PARAMS, FORMAT))
-            context = paging.context(report.name, principal.tenant_id, criteria)
-            page = paging.read(request.query_params, cursors, context)
-            if page.cursor:
-                rows, last = base.seek(
-                    connection, report, principal, criteria, after=page.after, limit=page.page_size
-                )
-                following = (
-                    None if last is None else _link(request, cursor=cursors.make(last, context))
-                )
-                preceding = None
-            else:
-                total = base.count(connection, report, principal, criteria)
-                if page.page > 1 and page.offset >= total:
-                    raise InvalidParameters.one("page", f"page {page.page} is past the last page")
-                rows = base.page(
-                    connection,
-                    report,
-                    principal,
-                    criteria,
-                    offset=page.offset,
-                    limit=page.page_size,
-                )
-                following = (
-                    _link(request, page=page.page + 1) if page.offset + len(rows) < total else None
-                )
-                preceding = _link(request, page=page.page - 1) if page.page > 1 else None
-        body = render.render_page(
-            fmt, report.names, rows, count=total, next=following, previous=preceding
-        )
-        return Response(
-            body,
-            media_type=render.MEDIA_TYPES[fmt],
-            headers=render.paging_headers(total, following, preceding),
-        )
+        return await inline.run(engine, _page, resource, request, cursors, principal)
 
     return list_rows
+
+
+def _page(
+    engine: sa.Engine,
+    resource: Resource,
+    request: Request,
+    cursors: paging.Cursors,
+    principal: Principal,
+) -> Response:
+    fmt = render.negotiate(request)
+    total: int | None = None
+    with engine.connect() as connection:
+        report = NATIVE[resource.name].define(connection, principal.tenant_id)
+        criteria = params.parse(request.query_params, report.params(), (*paging.PARAMS, FORMAT))
+        context = paging.context(report.name, principal.tenant_id, criteria)
+        page = paging.read(request.query_params, cursors, context)
+        if page.cursor:
+            rows, last = base.seek(
+                connection, report, principal, criteria, after=page.after, limit=page.page_size
+            )
+            following = None if last is None else _link(request, cursor=cursors.make(last, context))
+            preceding = None
+        else:
+            total = base.count(connection, report, principal, criteria)
+            if page.page > 1 and page.offset >= total:
+                raise InvalidParameters.one("page", f"page {page.page} is past the last page")
+            rows = base.page(
+                connection, report, principal, criteria, offset=page.offset, limit=page.page_size
+            )
+            following = (
+                _link(request, page=page.page + 1) if page.offset + len(rows) < total else None
+            )
+            preceding = _link(request, page=page.page - 1) if page.page > 1 else None
+    body = render.render_page(
+        fmt, report.names, rows, count=total, next=following, previous=preceding
+    )
+    return Response(
+        body,
+        media_type=render.MEDIA_TYPES[fmt],
+        headers=render.paging_headers(total, following, preceding),
+    )
 
 
 def _link(request: Request, **changes: Any) -> str:
     return str(request.url.include_query_params(**changes))
 
 
-def _detail(resource: Resource) -> Callable[..., Response]:
-    def get_one(
+def _detail(resource: Resource) -> Callable[..., Awaitable[Response]]:
+    async def get_one(
         request: Request,
         engine: EngineDep,
         principal: Annotated[Principal, requires(resource.scope)],
         id: Annotated[str, Path(description=f"The id of {resource.detail}.")],
     ) -> Response:
-        fmt = render.negotiate(request)
-        with engine.connect() as connection:
-            report = NATIVE[resource.name].define(connection, principal.tenant_id)
-            criteria = params.parse(request.query_params, _bound(report), (FORMAT,))
-            row = None if "\x00" in id else base.one(connection, report, principal, criteria, id)
-        if row is None:
-            return problem(404, f"No {resource.name} record with id {id!r}.")
-        return Response(
-            render.render_one(fmt, report.names, row), media_type=render.MEDIA_TYPES[fmt]
-        )
+        return await inline.run(engine, _record, resource, request, principal, id)
 
     return get_one
+
+
+def _record(
+    engine: sa.Engine, resource: Resource, request: Request, principal: Principal, id: str
+) -> Response:
+    fmt = render.negotiate(request)
+    with engine.connect() as connection:
+        report = NATIVE[resource.name].define(connection, principal.tenant_id)
+        criteria = params.parse(request.query_params, _bound(report), (FORMAT,))
+        row = None if "\x00" in id else base.one(connection, report, principal, criteria, id)
+    if row is None:
+        return problem(404, f"No {resource.name} record with id {id!r}.")
+    return Response(render.render_one(fmt, report.names, row), media_type=render.MEDIA_TYPES[fmt])
 
 
 def _bound(report: Report) -> list[Param]:
