@@ -2,17 +2,17 @@
 
 FastAPI runs a plain function in a worker thread. Handing a request to a thread and back,
 with the threads and the event loop taking turns at the interpreter lock, cost a first page
-of 100 modules more than its query did: on two cores, two processes answered it in 2.5 to
-3 ms of CPU each when the credential and the page ran in threads, and in 1.7 to 2.4 ms when
-they ran on the loop.
+of 100 modules more than its query did: on two cores, two processes answered it with 2.4
+to 4.2 ms of CPU a request when the credential and the page ran in threads, and with 1.9
+to 2.5 ms when they ran on the loop (six runs of each, taken in turns).
 
 On SQLite a query asks no server, so a quick one can run on the loop itself. `run` calls a
-function there with a reader (`store.engine.QuickReads`) whose queries, together, may take
-`BUDGET`; a function that needs longer, or would wait for a lock, is stopped and called
-again in a worker thread with the engine the route was given, where only the statement
-timeout applies. So a slow report costs the loop at most `BUDGET` before it moves, and a
-fast one never leaves it. On PostgreSQL every query waits on the network, so every call
-goes to a thread, as before.
+function there with a reader (`store.engine.QuickReads`) whose queries are interrupted
+once the function has worked `BUDGET`; a function that needs longer, or would wait for a
+lock, is stopped and called again in a worker thread with the engine the route was given,
+where only the statement timeout applies. So a slow report costs the loop about `BUDGET`
+before it moves, and a fast one never leaves it. On PostgreSQL every query waits on the
+network, so every call goes to a thread, as before.
 
 A function given to `run` may be called twice: it only reads, and counts nothing (a rate
 limit, an audit line) before its last query.
@@ -29,8 +29,9 @@ from starlette.concurrency import run_in_threadpool
 from learnreport.store.engine import QuickReads, gave_up, quick_reads
 
 BUDGET = 0.002
-"""Seconds of queries a request may spend on the event loop: a first page of 100 modules
-takes about a quarter of it, and every other request of the process waits that long."""
+"""Seconds of CPU a request may spend on the event loop, its queries and the work between
+them: a first page of 100 modules takes under half of it, and every other request of the
+process waits that long."""
 
 T = TypeVar("T")
 
