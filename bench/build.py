@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from bench import databases
 from bench.dataset import SIZES, Generator, tenants
 from learnreport.ingest import upsert
-from learnreport.ingest.demo import refresh_statistics
+from learnreport.ingest.demo import refresh_statistics, settle
 from learnreport.store import tenants as stored_tenants
 from learnreport.store.engine import writing
 from learnreport.store.migrate import upgrade
@@ -57,7 +57,7 @@ def build(size_name: str, backend: str, server: str) -> dict[str, object]:
                 last = time.perf_counter()
                 _progress(written, last - started)
     loaded = time.perf_counter() - started
-    refresh_statistics(engine)
+    settle(engine)
     if backend == "sqlite":
         with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

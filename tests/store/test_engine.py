@@ -104,3 +104,18 @@ def test_a_writer_waiting_past_the_lock_timeout_fails_instead_of_queueing_on(
             waiter.execute(sa.text("UPDATE tenants SET name = name"))
         assert time.monotonic() - started < 1.5
     assert "locked" in str(raised.value) or "lock timeout" in str(raised.value)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_postgresql_plans_every_execution_of_a_prepared_statement_for_its_own_values(
+    engine: sa.Engine,
+) -> None:
+    query = sa.text("SELECT count(*) FROM users WHERE tenant_id = :tenant")
+    with engine.connect() as connection:
+        for tenant in range(20):
+            connection.execute(query, {"tenant": tenant})
+        plans = connection.exec_driver_sql(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+        ).all()
+    assert plans, "psycopg prepared nothing: the test no longer sees the plans it checks"
+    assert all(generic == 0 and custom > 0 for generic, custom in plans)

@@ -105,7 +105,7 @@ def run(
             written[plan.slug].setdefault(kind, Summary(kind)).add(summary)
             if progress is not None:
                 progress(kind, len(batch), time.perf_counter() - started)
-    refresh_statistics(engine)
+    settle(engine)
     return written
 
 
@@ -115,6 +115,18 @@ def refresh_statistics(engine: sa.Engine) -> None:
     round, and picks nested loops that turn a 50 ms page into seconds."""
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
+
+
+def settle(engine: sa.Engine) -> None:
+    """Leave a bulk-loaded database as autovacuum would: with the planner's statistics, and
+    on PostgreSQL with the visibility map that `VACUUM` sets. Until then an index-only scan
+    reads the table for every row it finds (a department's page at 1,000,000 results took
+    26 ms before `VACUUM`, 16 ms after)."""
+    if engine.dialect.name != "postgresql":
+        refresh_statistics(engine)
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM (ANALYZE)")
 
 
 def _at(moment: datetime) -> str:

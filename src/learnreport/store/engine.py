@@ -80,10 +80,19 @@ def _postgresql_engine(
     """`pool_pre_ping` tries each connection as it leaves the pool and reconnects once if
     the server dropped it, so after a restart the first request is served again rather
     than failing on a dead connection; while the server is down the reconnection is refused
-    at once, and the request is answered 503 without waiting."""
+    at once, and the request is answered 503 without waiting.
+
+    Every statement is planned for its own values (`plan_cache_mode=force_custom_plan`).
+    psycopg prepares a statement on its fifth execution on a connection, and PostgreSQL may
+    then plan it once for any values. A report's best plan depends on them: for a
+    department administrator's page, planned without knowing the department, it read every
+    row of the department's people and sorted them, 102 ms at 1,000,000 results, where the
+    plan for the department walked the key in 16 ms. Planning each time cost the owner's
+    first page nothing measurable (2.1 to 3.5 ms either way); the statements stay prepared,
+    so they are still parsed once."""
     options = (
         f"-c timezone=UTC -c statement_timeout={statement_timeout_ms} "
-        f"-c lock_timeout={lock_timeout_ms}"
+        f"-c lock_timeout={lock_timeout_ms} -c plan_cache_mode=force_custom_plan"
     )
     engine = sa.create_engine(
         url,
