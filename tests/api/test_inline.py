@@ -3,13 +3,16 @@
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from starlette.requests import Request
 
 from learnreport.api import inline
+from learnreport.domain.access import Principal, Role, RoleName
 from learnreport.store.engine import QuickReads
 from learnreport.store.schema import users
 from learnreport.store.tenants import Tenant
@@ -38,11 +41,11 @@ class Calls:
             return self.read(connection)
 
 
-def run_on_a_loop(engine: sa.Engine, calls: Calls) -> tuple[Any, int]:
+def run_on_a_loop(engine: sa.Engine, calls: Calls, shape: Hashable = None) -> tuple[Any, int]:
     """The read's answer through `inline.run`, and the event loop's thread."""
 
     async def main() -> tuple[Any, int]:
-        return await inline.run(engine, calls), threading.get_ident()
+        return await inline.run(engine, calls, shape=shape), threading.get_ident()
 
     return asyncio.run(main())
 
@@ -147,3 +150,62 @@ def test_the_quick_reader_is_closed_with_its_engine(engine: sa.Engine) -> None:
     engine.dispose()
 
     assert reads.engine.pool is not used
+
+
+@SQLITE_ONLY
+def test_a_shape_that_outran_the_budget_goes_straight_to_a_thread_the_next_time(
+    engine: sa.Engine,
+) -> None:
+    shape = ("slow shape", uuid.uuid4())
+    first, again = (Calls(lambda connection: connection.execute(SLOW).scalar_one())
+                    for _ in range(2))  # fmt: skip
+
+    run_on_a_loop(engine, first, shape)
+    answer, loop = run_on_a_loop(engine, again, shape)
+
+    assert len(first.threads) == 2
+    assert answer == 3_000_000
+    assert len(again.threads) == 1
+    assert again.threads[0] != loop
+    assert again.engines == [engine]
+
+
+@SQLITE_ONLY
+def test_a_read_of_no_shape_tries_the_loop_every_time(engine: sa.Engine) -> None:
+    first, again = (Calls(lambda connection: connection.execute(SLOW).scalar_one())
+                    for _ in range(2))  # fmt: skip
+
+    run_on_a_loop(engine, first)
+    run_on_a_loop(engine, again)
+
+    assert len(first.threads) == len(again.threads) == 2
+
+
+def request(query: str) -> Request:
+    return Request(
+        {"type": "http", "method": "GET", "path": "/api/v2/reports/modules/",
+         "query_string": query.encode(), "headers": []}
+    )  # fmt: skip
+
+
+def principal(groups: tuple[int, ...] | None) -> Principal:
+    return Principal(1, "acme", "acme.c_1", RoleName(Role.OWNER), frozenset(), groups)
+
+
+def test_a_shape_is_the_same_wherever_a_client_is_in_the_listing() -> None:
+    here = inline.shape_of(request("group_name=Sales&cursor=abc"), principal(None), "cursor")
+    there = inline.shape_of(request("cursor=xyz&group_name=Sales"), principal(None), "cursor")
+
+    assert here == there
+
+
+@pytest.mark.parametrize(
+    ("query", "groups"),
+    [("group_name=Sales", None), ("group_name=Support", None), ("group_name=Sales", (7,))],
+)
+def test_a_shape_differs_by_filter_and_by_the_rows_its_caller_sees(
+    query: str, groups: tuple[int, ...] | None
+) -> None:
+    reference = inline.shape_of(request("group_name=Sales"), principal((3,)), "cursor")
+
+    assert inline.shape_of(request(query), principal(groups), "cursor") != reference

@@ -14,15 +14,17 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from learnreport.api import oauth, paging, params, render
+from learnreport.api import inline, oauth, paging, params, render
 from learnreport.api.auth import requires
 from learnreport.api.dependencies import CursorsDep, EngineDep, SettingsDep
 from learnreport.api.errors import InvalidParameters, answering_errors_with
+from learnreport.api.paging import Cursors
 from learnreport.domain.access import Principal
 from learnreport.domain.states import LearnerStatus, UserStatus
 from learnreport.reports import base, learner_results
@@ -136,13 +138,20 @@ async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> R
     },
     openapi_extra={"parameters": [_describe(name) for name in KNOWN]},
 )
-def module_results(
+async def module_results(
     request: Request,
     engine: EngineDep,
     cursors: CursorsDep,
     principal: Annotated[Principal, requires(SCOPE, bare=True)],
 ) -> Response:
     """Each enrolled learner's result on each module of each course, `pageSize` at a time."""
+    shape = inline.shape_of(request, principal, "pageToken")
+    return await inline.run(engine, _module_results, request, cursors, principal, shape=shape)
+
+
+def _module_results(
+    engine: sa.Engine, request: Request, cursors: Cursors, principal: Principal
+) -> Response:
     fmt = render.negotiate(request, ("xml", "json"), default="xml")
     query = _query(request.query_params)
     bound = paging.context("learner_results", principal.tenant_id, _fingerprint(query))

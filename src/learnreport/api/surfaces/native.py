@@ -70,7 +70,8 @@ def _list(resource: Resource) -> Callable[..., Awaitable[Response]]:
         cursors: CursorsDep,
         principal: Annotated[Principal, requires(resource.scope)],
     ) -> Response:
-        return await inline.run(engine, _page, resource, request, cursors, principal)
+        shape = inline.shape_of(request, principal, "cursor", "page")
+        return await inline.run(engine, _page, resource, request, cursors, principal, shape=shape)
 
     return list_rows
 
