@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from learnreport.api import inline
 from learnreport.domain.access import Principal, Role, RoleName
-from learnreport.store.engine import QuickReads
+from learnreport.store.engine import QUICK_CONNECTIONS, QuickReads
 from learnreport.store.schema import users
 from learnreport.store.tenants import Tenant
 
@@ -209,3 +209,35 @@ def test_a_shape_differs_by_filter_and_by_the_rows_its_caller_sees(
     reference = inline.shape_of(request("group_name=Sales"), principal((3,)), "cursor")
 
     assert inline.shape_of(request(query), principal(groups), "cursor") != reference
+
+
+@SQLITE_ONLY
+def test_a_read_may_hold_two_connections_at_once(engine: sa.Engine, tenant: Tenant) -> None:
+    def nested(quick: sa.Engine) -> tuple[int, int]:
+        with quick.connect() as outer, quick.connect() as inner:
+            return count_people(outer), count_people(inner)
+
+    async def main() -> tuple[int, int]:
+        return await inline.run(engine, nested)
+
+    assert asyncio.run(main()) == (0, 0)
+
+
+@SQLITE_ONLY
+def test_with_every_quick_connection_taken_a_read_runs_in_a_worker_thread(
+    engine: sa.Engine,
+) -> None:
+    reads = inline._quick_reads(engine)
+    assert reads is not None
+    taken = [reads.engine.connect() for _ in range(QUICK_CONNECTIONS)]
+    try:
+        calls = Calls(count_people)
+        answer, loop = run_on_a_loop(engine, calls)
+    finally:
+        for connection in taken:
+            connection.close()
+
+    assert answer == 0
+    assert calls.engines[1:] == [engine]
+    assert calls.threads[0] == loop
+    assert calls.threads[1] != loop

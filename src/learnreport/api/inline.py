@@ -62,7 +62,7 @@ async def run(
         try:
             with reads.within(BUDGET) as quick:
                 return function(quick, *args)
-        except sa.exc.DBAPIError as error:
+        except sa.exc.SQLAlchemyError as error:
             if not gave_up(error):
                 raise
             _slow.note(shape)

@@ -10,7 +10,6 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import SingletonThreadPool
 
 CACHE_SIZE: Final = -65536
 """SQLite's page cache per connection, in KiB (negative): 64 MiB, for pages and aggregates."""
@@ -161,8 +160,9 @@ def _sqlite_engine(url: URL, statement_timeout_ms: int, lock_timeout_ms: int) ->
 
 class QuickReads:
     """Reads of one SQLite database that must end quickly or not at all, for a caller that
-    cannot wait (`api.inline`): a connection per thread that writes nothing, never waits
-    for a lock, and whose queries are interrupted once the time given to `within` is spent.
+    cannot wait (`api.inline`): connections that write nothing and never wait, for a lock
+    or for one another (with none free, taking one fails at once), and whose queries are
+    interrupted once the time given to `within` is spent in the thread that runs them.
 
     The time is the thread's CPU time, not the clock's: on a busy machine a process is set
     aside for milliseconds at a time, and a clock would then stop quick reads that had
@@ -171,7 +171,11 @@ class QuickReads:
     def __init__(self, url: URL) -> None:
         self._until = threading.local()
         self.engine = sa.create_engine(
-            url, poolclass=SingletonThreadPool, connect_args={"check_same_thread": False}
+            url,
+            pool_size=QUICK_CONNECTIONS,
+            max_overflow=0,
+            pool_timeout=0,
+            connect_args={"check_same_thread": False},
         )
         pragmas = [p for p in SQLITE_PRAGMAS if p.split("=")[0] not in QUICK_SKIPS]
         pragmas += ["busy_timeout=0", "query_only=ON"]
@@ -204,6 +208,9 @@ class QuickReads:
         return thread_time() > getattr(self._until, "at", inf)
 
 
+QUICK_CONNECTIONS: Final = 4
+"""Connections of a quick reader: the event loop's work takes one, or two when it nests."""
+
 QUICK_SKIPS = ("journal_mode", "busy_timeout", "foreign_keys")
 """Pragmas a quick reader leaves alone: the journal is the database's (WAL once any other
 connection set it, which takes a lock), and it neither waits nor writes."""
@@ -223,10 +230,14 @@ def quick_reads(engine: sa.Engine) -> QuickReads | None:
     return QuickReads(url)
 
 
-def gave_up(error: sa.exc.DBAPIError) -> bool:
-    """Whether a quick read failed for want of time or of a lock, not for its own fault."""
-    code = getattr(error.orig, "sqlite_errorcode", 0) & 0xFF
-    return isinstance(error.orig, sqlite3.Error) and code in GAVE_UP
+def gave_up(error: sa.exc.SQLAlchemyError) -> bool:
+    """Whether a quick read failed for want of time, of a lock or of a free connection,
+    not for its own fault."""
+    if isinstance(error, sa.exc.TimeoutError):
+        return True
+    if not isinstance(error, sa.exc.DBAPIError) or not isinstance(error.orig, sqlite3.Error):
+        return False
+    return getattr(error.orig, "sqlite_errorcode", 0) & 0xFF in GAVE_UP
 
 
 def writing(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
