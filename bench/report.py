@@ -81,44 +81,58 @@ walk takes the rest. Finding the window's end with an `OFFSET` over the key inde
 to 7 ms of a 16 to 37 ms page, and with the window bounded by keys instead, pages took 5
 to 11 ms.
 
-**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Profiled on
-S, SQLite, on this machine kind, with `wrk` at 32 connections:
+**Building L in 15 minutes** (17.6 million records through the write path, about 19,600
+records/s). The write path managed 10,500 to 15,600 records/s at S and 10,900 to 13,000 at
+M, slowing to about 6,300 late in L. py-spy over the S build (100 Hz): the tallies' recount
+before and after each batch 35% (reading the pairs' latest attempts 9%, their enrollments
+10%, folding them 9%, adding the difference 5%), the inserts themselves 21%, the rest of
+the write path (looking up existing rows, planning, references) 19%, generating the
+dataset 11%, validating 4%, committing 2%. The recount reads each batch's pairs twice; for a
+batch that only inserts, the second read could be the first plus the batch's rows. A
+bulk load could also recount once at its end. Neither is built yet, and by these shares
+together they would not reach the target. The slowing at L is not profiled yet; the likely
+cause to check first is the indexes on random keys (uuids, modification times), which
+touch a page per row once a table outgrows the cache.
 
-- The framework is not the limit: a FastAPI route under the same uvicorn returning the same
-  54 KB page from memory answered 6,272 requests/s as a coroutine and 4,579 as a plain
-  function (which runs in a thread).
-- One request at a time in the process, without HTTP, a page costs 1.7 ms: its query
-  through SQLAlchemy about 0.6 ms (the SQL itself 0.43 ms in the `sqlite3` module, 0.11 ms
-  of that the two `EXISTS` of the `optional` column), the JSON 0.14 ms, the credential
-  0.09 ms with its connection.
-- py-spy (`--gil`, one worker under `wrk`): SQLAlchemy 30% of the samples (fetching the
-  rows 15%), FastAPI 15%, uvicorn 14%, learnreport's own code 11%, anyio's hand-offs to
-  its threads 7%, logging 4%.
-- One worker answered 486 requests/s to one connection, 410 to two and 358 to 32: the
-  threads of one process hand its interpreter lock around. Two workers answered 828 to
-  1,033 requests/s in six runs of 8 to 10 s, and Datasette 578 and 614 in two beside them.
-- The host varies: three 8 s runs a minute apart against the same two-worker server gave
-  745, 858 and 276 requests/s, at 2.5, 2.2 and 4.2 ms of the server's CPU per request
-  (read from /proc). Where a table lists runs, its throughput is their median; the
-  others are one run each.
-- Tried and not kept, December 2026: the page's JSON built by SQLite itself
-  (`json_group_array(json_object(...))`, one value fetched instead of 100 rows of 22
-  columns) cost 0.75 to 0.79 ms a page against 0.82 to 0.83 ms for the rows fetched and
-  dumped by orjson, a saving within the host's noise; the credential's dependency as a
-  coroutine (one thread hop less) gave 681 and 650 requests/s against 671 and 724 without.
-- Tried and not kept: the route and its credential on the event loop, about 600
-  requests/s on one worker (against 330) and 966 to 1,200 on two (against 828 to 1,033),
-  because one slow query would then stop every request of its
-  worker.
-- On PostgreSQL a page took 235 requests/s against 499 for Datasette on the SQLite file.
-  Each request checks out two connections, each checkout pings the server
-  (`pool_pre_ping`) and begins a transaction, besides the queries: their share is not
-  measured yet.
-- What would move it, in order of the measured shares: fewer b-tree searches per row (a
-  result's key `(tenant_id, id)` is an index beside the table, so each row costs two
-  searches, and its person and content two more each), `optional` kept on the result by
-  the write path instead of two lookups per row, and one connection and one thread hop per
-  request.
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Profiled on
+M, SQLite, on this machine kind, with `wrk` at 32 connections:
+
+- Since December 2026 the credential and the page run on the event loop while their
+  queries are quick (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six
+  runs of each, taken in turns, gave 765 to 1,020 requests/s (median 855) against 443 to
+  788 (median 741) with both in threads, at 1.9 to 2.5 ms of the server's CPU a request
+  against 2.4 to 4.2. A department's page that outran the loop's 2 ms goes to a thread,
+  and its shape goes straight there for a minute, so its latency is unchanged (9.0 to
+  12.3 ms p50 against 9.5 to 11.8 in three turns).
+- The host varies more than any change measured here: the same server gave 2.2 to 3.6 ms
+  of CPU a request in 8 s runs a minute apart, so a table's throughput is the median of
+  three runs taken in turns with Datasette's.
+- What is left, one request at a time in the process without HTTP (1.6 to 2.4 ms a
+  request): SQLite's own work about 0.6 ms (the page's query 0.42 to 0.74 ms in the
+  `sqlite3` module, of which the two `EXISTS` of `optional` about half; a covering index
+  for them saved 7%, within the noise), SQLAlchemy's execution and two connections taken
+  and given back about 0.3 ms, FastAPI's dependencies and routing about 0.2 ms, the JSON
+  0.15 ms; uvicorn's access log line about 5% of a worker's time.
+- Tried and not kept: the page's JSON built by SQLite itself
+  (`json_group_array(json_object(...))`) cost 0.75 to 0.79 ms a page against 0.82 to 0.83
+  ms fetched and dumped by orjson; a shorter switch interval of the interpreter lock
+  (0.5 and 2 ms) was within the noise.
+- On PostgreSQL a page runs in threads as before (its queries wait on the network): 343
+  requests/s against 443 for Datasette on the SQLite file. Each request checks out two
+  connections, each checkout pings the server (`pool_pre_ping`) and begins a
+  transaction, besides the queries.
+- What would move it next: fewer b-tree searches per row (a result's key `(tenant_id, id)`
+  is an index beside the table, so each row costs two searches, and its person and content
+  two more each), `optional` kept on the result by the write path instead of two lookups
+  per row, and one connection per request.
+
+**A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
+recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
+against the department's memberships (about 2 microseconds a row, 6,268 rows for a page at
+M): 16 ms in the database after `VACUUM`, 26 ms before. Until December 2026 a pooled
+connection that had run the page five times planned it once for any department, reading
+every row of the department's people and sorting them: 102 to 125 ms. Every statement is
+now planned for its own values.
 """
 
 
