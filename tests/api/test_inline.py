@@ -7,12 +7,15 @@ import uuid
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import jwt
 import pytest
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from learnreport.api import inline
+from learnreport.api import inline, tokens
+from learnreport.config import Settings
 from learnreport.domain.access import Principal, Role, RoleName
+from learnreport.store import credentials
 from learnreport.store.engine import QUICK_CONNECTIONS, QuickReads
 from learnreport.store.schema import users
 from learnreport.store.tenants import Tenant
@@ -241,3 +244,25 @@ def test_with_every_quick_connection_taken_a_read_runs_in_a_worker_thread(
     assert calls.engines[1:] == [engine]
     assert calls.threads[0] == loop
     assert calls.threads[1] != loop
+
+
+@SQLITE_ONLY
+def test_a_signing_key_removed_is_refused_on_the_event_loop_at_once(
+    engine: sa.Engine, tenant: Tenant
+) -> None:
+    settings = Settings()
+    with engine.begin() as connection:
+        created = credentials.create(connection, tenant, "client", "owner")
+        owner = credentials.load_principal(connection, created.credential.public_id)
+    assert owner is not None
+    old = tokens.issue(engine, settings, owner).token
+    reads = inline._quick_reads(engine)
+    assert reads is not None
+    with reads.within(1.0) as quick:
+        assert tokens.verify(quick, settings, old)
+
+    tokens.rotate(engine)
+    tokens.remove(engine, jwt.get_unverified_header(old)["kid"])
+
+    with reads.within(1.0) as quick, pytest.raises(tokens.InvalidToken, match="unknown key"):
+        tokens.verify(quick, settings, old)

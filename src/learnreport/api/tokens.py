@@ -252,12 +252,18 @@ def _parse(pem: str) -> EllipticCurvePrivateKey:
 
 
 _rings: "weakref.WeakKeyDictionary[sa.Engine, _KeyRing]" = weakref.WeakKeyDictionary()
+_databases: "weakref.WeakValueDictionary[str, _KeyRing]" = weakref.WeakValueDictionary()
 _rings_lock = threading.Lock()
 
 
 def _ring(engine: sa.Engine) -> _KeyRing:
+    """The ring of the engine's database, which every engine of that database in the process
+    shares (the server's, and its quick reader's, `api.inline`), so that a key rotated or
+    removed through one is forgotten by all; it lives as long as one of them."""
     with _rings_lock:
         ring = _rings.get(engine)
         if ring is None:
-            ring = _rings[engine] = _KeyRing()
+            database = engine.url.render_as_string(hide_password=False)
+            ring = _databases.get(database) or _KeyRing()
+            _rings[engine] = _databases[database] = ring
         return ring

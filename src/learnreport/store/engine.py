@@ -237,7 +237,7 @@ def gave_up(error: sa.exc.SQLAlchemyError) -> bool:
         return True
     if not isinstance(error, sa.exc.DBAPIError) or not isinstance(error.orig, sqlite3.Error):
         return False
-    return getattr(error.orig, "sqlite_errorcode", 0) & 0xFF in GAVE_UP
+    return (getattr(error.orig, "sqlite_errorcode", 0) & 0xFF) in GAVE_UP
 
 
 def writing(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
