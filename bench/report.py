@@ -103,16 +103,17 @@ M, SQLite, on this machine kind, with `wrk` at 32 connections:
   788 (median 741) with both in threads, at 1.9 to 2.5 ms of the server's CPU a request
   against 2.4 to 4.2. A department's page that outran the loop's 2 ms goes to a thread,
   and its shape goes straight there for a minute, so its latency is unchanged (9.0 to
-  12.3 ms p50 against 9.5 to 11.8 in three turns).
+  12.3 ms p50 against 9.5 to 12.7 in three turns).
 - The host varies more than any change measured here: the same server gave 2.2 to 3.6 ms
   of CPU a request in 8 s runs a minute apart, so a table's throughput is the median of
   three runs taken in turns with Datasette's.
-- What is left, one request at a time in the process without HTTP (1.6 to 2.4 ms a
-  request): SQLite's own work about 0.6 ms (the page's query 0.42 to 0.74 ms in the
-  `sqlite3` module, of which the two `EXISTS` of `optional` about half; a covering index
-  for them saved 7%, within the noise), SQLAlchemy's execution and two connections taken
-  and given back about 0.3 ms, FastAPI's dependencies and routing about 0.2 ms, the JSON
-  0.15 ms; uvicorn's access log line about 5% of a worker's time.
+- What is left, one request at a time in the process without HTTP: 1.6 to 2.4 ms a
+  request. SQLite's own work is about a third of it: the page's query took 0.42 to 0.74 ms
+  in the `sqlite3` module alone, the two `EXISTS` of `optional` about half of that, and a
+  covering index for them saved 7%, within the noise. A cProfile of 2,000 requests (whose
+  overhead inflates Python's share) put the rest in SQLAlchemy's execution and the two
+  connections taken and given back, FastAPI's dependencies and routing, and the JSON, in
+  that order; py-spy put uvicorn's access log line at about 5% of a worker's time.
 - Tried and not kept: the page's JSON built by SQLite itself
   (`json_group_array(json_object(...))`) cost 0.75 to 0.79 ms a page against 0.82 to 0.83
   ms fetched and dumped by orjson; a shorter switch interval of the interpreter lock
@@ -129,7 +130,7 @@ M, SQLite, on this machine kind, with `wrk` at 32 connections:
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
 against the department's memberships (about 2 microseconds a row, 6,268 rows for a page at
-M): 16 ms in the database after `VACUUM`, 26 ms before. Until December 2026 a pooled
+M): 16 ms a page after `VACUUM`, 26 ms before, timed through psycopg. Until December 2026 a pooled
 connection that had run the page five times planned it once for any department, reading
 every row of the department's people and sorting them: 102 to 125 ms. Every statement is
 now planned for its own values.
