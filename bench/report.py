@@ -70,17 +70,6 @@ department administrator's per content, counts the rows it sees.
 WHERE_THE_TIME_GOES = """\
 ## Where the time goes, for the targets not met
 
-**A department's first page at L** (p99 at most 20 ms). The department of the run holds
-4,503 people of 200,000 (2.25%), whose 50 results each lie together in key order. Its page
-walks the results in key order and looks each row's person up in the department's list
-(`reports/base.py`, `_walk`): before, it probed each row's memberships within 100 rows per
-row wanted, fell short and sorted the department's rows, about 225,000 (229 ms p50).
-Timed in the process, one page after another: counting the people took 0.4 to 1.0 ms;
-listing them costs about 0.8 microseconds a person (measured at M), some 3.6 ms here; the
-walk takes the rest. Finding the window's end with an `OFFSET` over the key index cost 3
-to 7 ms of a 16 to 37 ms page, and with the window bounded by keys instead, pages took 5
-to 11 ms.
-
 **Building L in 15 minutes** (17.6 million records through the write path, about 19,600
 records/s). The write path managed 10,500 to 15,600 records/s at S and 10,900 to 13,000 at
 M, slowing to about 6,300 late in L. py-spy over the S build (100 Hz): the tallies' recount
