@@ -53,6 +53,10 @@ def run_on_a_loop(engine: sa.Engine, calls: Calls, shape: Hashable = None) -> tu
     return asyncio.run(main())
 
 
+def slow_read() -> Calls:
+    return Calls(lambda connection: connection.execute(SLOW).scalar_one())
+
+
 def count_people(connection: sa.Connection) -> int:
     return int(connection.execute(sa.select(sa.func.count()).select_from(users)).scalar_one())
 
@@ -75,7 +79,7 @@ def test_a_quick_read_on_sqlite_runs_on_the_event_loop_with_the_quick_reader(
 def test_a_read_past_the_budget_is_stopped_and_run_again_in_a_worker_thread(
     engine: sa.Engine,
 ) -> None:
-    calls = Calls(lambda connection: connection.execute(SLOW).scalar_one())
+    calls = slow_read()
 
     answer, loop = run_on_a_loop(engine, calls)
 
@@ -160,8 +164,7 @@ def test_a_shape_that_outran_the_budget_goes_straight_to_a_thread_the_next_time(
     engine: sa.Engine,
 ) -> None:
     shape = ("slow shape", uuid.uuid4())
-    first, again = (Calls(lambda connection: connection.execute(SLOW).scalar_one())
-                    for _ in range(2))  # fmt: skip
+    first, again = slow_read(), slow_read()
 
     run_on_a_loop(engine, first, shape)
     answer, loop = run_on_a_loop(engine, again, shape)
@@ -175,8 +178,7 @@ def test_a_shape_that_outran_the_budget_goes_straight_to_a_thread_the_next_time(
 
 @SQLITE_ONLY
 def test_a_read_of_no_shape_tries_the_loop_every_time(engine: sa.Engine) -> None:
-    first, again = (Calls(lambda connection: connection.execute(SLOW).scalar_one())
-                    for _ in range(2))  # fmt: skip
+    first, again = slow_read(), slow_read()
 
     run_on_a_loop(engine, first)
     run_on_a_loop(engine, again)

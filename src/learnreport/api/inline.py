@@ -41,14 +41,13 @@ BUDGET = 0.002
 them: a first page of 100 modules takes under half of it, and every other request of the
 process waits that long."""
 
-T = TypeVar("T")
-
-
 SLOW_FOR = 60.0
 """Seconds for which a shape that outran the budget goes straight to a thread."""
 
 SHAPES_KEPT = 10_000
 """Slow shapes remembered per process; past that they are all forgotten at once."""
+
+T = TypeVar("T")
 
 
 async def run(

@@ -158,6 +158,18 @@ def _sqlite_engine(url: URL, statement_timeout_ms: int, lock_timeout_ms: int) ->
     return engine
 
 
+QUICK_CONNECTIONS: Final = 4
+"""Connections of a quick reader: the event loop's work takes one, or two when it nests."""
+
+QUICK_SKIPS = ("journal_mode", "busy_timeout", "foreign_keys")
+"""Pragmas a quick reader leaves alone: the journal is the database's (WAL once any other
+connection set it, which takes a lock), and it neither waits nor writes."""
+
+GAVE_UP = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+"""What a quick read ends with when it would have taken long: its time was spent, or it
+would have waited for a lock."""
+
+
 class QuickReads:
     """Reads of one SQLite database that must end quickly or not at all, for a caller that
     cannot wait (`api.inline`): connections that write nothing and never wait, for a lock
@@ -206,18 +218,6 @@ class QuickReads:
 
     def _passed(self) -> bool:
         return thread_time() > getattr(self._until, "at", inf)
-
-
-QUICK_CONNECTIONS: Final = 4
-"""Connections of a quick reader: the event loop's work takes one, or two when it nests."""
-
-QUICK_SKIPS = ("journal_mode", "busy_timeout", "foreign_keys")
-"""Pragmas a quick reader leaves alone: the journal is the database's (WAL once any other
-connection set it, which takes a lock), and it neither waits nor writes."""
-
-GAVE_UP = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-"""What a quick read ends with when it would have taken long: its time was spent, or it
-would have waited for a lock."""
 
 
 def quick_reads(engine: sa.Engine) -> QuickReads | None:
