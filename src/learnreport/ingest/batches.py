@@ -236,8 +236,12 @@ def write(
         raise BatchRejected(kind, batch.errors)
     inserts, updates = _plan(batch)
     pairs = _pairs(batch, [*inserts, *updates]) if target.tallied else set()
+    written = _written(batch, inserts, updates)
     try:
-        with connection.begin_nested(), tallies.recounted(connection, tenant_id, pairs=pairs):
+        with (
+            connection.begin_nested(),
+            tallies.recounted(connection, tenant_id, pairs=pairs, written=written),
+        ):
             bulk.insert_rows(connection, target.table, inserts)
             bulk.update_rows(connection, target.table, updates)
             if target.finish is not None:
@@ -258,6 +262,19 @@ def _pairs(batch: Batch, changed: list[dict[str, Any]]) -> set[tuple[int, int]]:
         if row["external_id"] in batch.existing
     ]
     return {(row["user_id"], row["content_id"]) for row in [*changed, *stored]}
+
+
+def _written(
+    batch: Batch, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> tallies.Written | None:
+    """What the batch writes, for the tallies to follow it, unless a hook writes more."""
+    if batch.target.finish is not None:
+        return None
+    replaced = [batch.existing[row["external_id"]] for row in updates]
+    return tallies.Written(
+        batch.target.table,
+        [*((None, row) for row in inserts), *zip(replaced, updates, strict=True)],
+    )
 
 
 def _to_rows(

@@ -16,9 +16,10 @@ member of, as the statistics report groups them. `rebuild` recomputes a tenant f
 nothing, for the migration that introduced the tallies and as a check on them.
 """
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -52,6 +53,15 @@ _LOCK_SPACE = 0x74616C79
 """The first key of the PostgreSQL advisory lock a tenant's recounts take ("taly")."""
 
 
+class Written(NamedTuple):
+    """The rows one write put in `table` (results or enrollments), each beside the row it
+    replaced (None for a new one): from them the tallies after the write follow from the
+    standings read before it, without reading the pairs again."""
+
+    table: sa.Table
+    rows: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]]
+
+
 @contextmanager
 def recounted(
     connection: sa.Connection,
@@ -59,19 +69,29 @@ def recounted(
     *,
     people: Collection[int] = (),
     pairs: Collection[Pair] = (),
+    written: Written | None = None,
 ) -> Iterator[None]:
     """Keep the tallies right across writes, inside this block, that change only the
     results, enrollments and memberships of `people`, and the results and enrollments of
-    `pairs` (person, content)."""
+    `pairs` (person, content).
+
+    Given what the block `written`, the standings after it are those read before it with
+    the written rows put in place: reading a batch's pairs a second time was two fifths of
+    writing a batch of new results. They are read again when that cannot be known, as when
+    a result moved to another person, content or attempt and its old pair's latest attempt
+    is then unknown."""
     if not people and not pairs:
         yield
         return
     if connection.dialect.name == "postgresql":
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_SPACE, tenant_id)))
-    before = contributions(connection, tenant_id, people=people, pairs=pairs)
+    before = _Inputs.read(connection, tenant_id, people, pairs)
     yield
-    after = contributions(connection, tenant_id, people=people, pairs=pairs)
-    add(connection, tenant_id, _difference(after, before))
+    after = before.after(written) if written is not None else None
+    if after is None:
+        after = _Inputs.read(connection, tenant_id, people, pairs)
+    changes = _difference(after.figures(connection), before.figures(connection))
+    add(connection, tenant_id, changes)
 
 
 def contributions(
@@ -83,22 +103,86 @@ def contributions(
 ) -> Figures:
     """What the standings of every pair of `people`, and of `pairs`, add to the tallies as
     the store holds them now."""
-    people = set(people)
-    pairs = {pair for pair in pairs if pair[0] not in people}
-    found = standings(
-        _attempts(connection, tenant_id, people, pairs),
-        _enrolled(connection, tenant_id, people, pairs),
-    )
-    listed = _listed(connection, tenant_id, {content for _, content in found})
-    groups_of = _groups_of(connection, tenant_id, people | {person for person, _ in pairs})
-    figures: Figures = {}
-    for (person, content), (state, kind, progress) in found.items():
-        if content not in listed:
-            continue
-        _count(figures, (content_tallies, content, state, kind.value), progress)
-        for group in groups_of.get(person, ()):
-            _count(figures, (group_tallies, group, state, kind.value), progress)
-    return figures
+    return _Inputs.read(connection, tenant_id, people, pairs).figures(connection)
+
+
+@dataclass
+class _Inputs:
+    """What the standings of some pairs follow from, as read from the store."""
+
+    tenant_id: int
+    latest: dict[Pair, Attempt]
+    """Each pair's latest attempt."""
+    enrolled: dict[int, tuple[int, int, bool]]
+    """Each current enrollment, by its id: person, content, mandatory."""
+    groups_of: dict[int, list[int]]
+    """The groups each person of the pairs is a direct member of."""
+    listed: set[int] = field(default_factory=set)
+    looked_up: set[int] = field(default_factory=set)
+    """The contents known to be listed (`LISTED_KINDS`), among those looked up."""
+
+    @classmethod
+    def read(
+        cls,
+        connection: sa.Connection,
+        tenant_id: int,
+        people: Collection[int],
+        pairs: Collection[Pair],
+    ) -> "_Inputs":
+        people = set(people)
+        pairs = {pair for pair in pairs if pair[0] not in people}
+        latest: dict[Pair, Attempt] = {}
+        for attempt in _attempts(connection, tenant_id, people, pairs):
+            _keep_latest(latest, attempt)
+        enrolled = {
+            id_: (person, content, mandatory)
+            for id_, person, content, mandatory in _enrolled(connection, tenant_id, people, pairs)
+        }
+        everyone = people | {person for person, _ in pairs}
+        return cls(tenant_id, latest, enrolled, _groups_of(connection, tenant_id, everyone))
+
+    def after(self, written: Written) -> "_Inputs | None":
+        """These inputs with the written rows in place; None when that is not enough to
+        know them (a result left its pair or attempt, so its pair's latest is unknown)."""
+        latest, enrolled = dict(self.latest), dict(self.enrolled)
+        for old, new in written.rows:
+            if written.table is enrollments:
+                if new["unenrolled_at"] is None:
+                    enrolled[new["id"]] = (new["user_id"], new["content_id"], new["mandatory"])
+                else:
+                    enrolled.pop(new["id"], None)
+                continue
+            key = (new["user_id"], new["content_id"], new["attempt"])
+            if old is not None and (old["user_id"], old["content_id"], old["attempt"]) != key:
+                return None
+            _keep_latest(latest, Attempt(*key, new["state"], new["progress"]))
+        return _Inputs(
+            self.tenant_id, latest, enrolled, self.groups_of, self.listed, self.looked_up
+        )
+
+    def figures(self, connection: sa.Connection) -> Figures:
+        """What these standings add to the tallies."""
+        found = standings(self.latest.values(), self.enrolled.values())
+        unknown = {content for _, content in found} - self.looked_up
+        self.listed |= _listed(connection, self.tenant_id, unknown)
+        self.looked_up |= unknown
+        figures: Figures = {}
+        for (person, content), (state, kind, progress) in found.items():
+            if content not in self.listed:
+                continue
+            _count(figures, (content_tallies, content, state, kind.value), progress)
+            for group in self.groups_of.get(person, ()):
+                _count(figures, (group_tallies, group, state, kind.value), progress)
+        return figures
+
+
+def _keep_latest(latest: dict[Pair, Attempt], attempt: Attempt) -> None:
+    """Keep `attempt` as its pair's latest unless a later one is kept (the same attempt
+    replaces it: it is the same row, rewritten)."""
+    pair = (attempt[0], attempt[1])
+    seen = latest.get(pair)
+    if seen is None or attempt[2] >= seen[2]:
+        latest[pair] = attempt
 
 
 def add(connection: sa.Connection, tenant_id: int, figures: Figures) -> None:
@@ -179,9 +263,9 @@ def _attempts(
 
 def _enrolled(
     connection: sa.Connection, tenant_id: int, people: set[int], pairs: set[Pair]
-) -> Iterator[tuple[int, int, bool]]:
+) -> Iterator[tuple[int, int, int, bool]]:
     e = enrollments.c
-    columns = (e.user_id, e.content_id, e.mandatory)
+    columns = (e.id, e.user_id, e.content_id, e.mandatory)
     for query in _of(connection, enrollments, tenant_id, columns, people, pairs):
         yield from connection.execute(query.where(e.unenrolled_at.is_(None))).all()  # type: ignore[misc]
 
@@ -211,6 +295,7 @@ def _of(
 
 
 def _listed(connection: sa.Connection, tenant_id: int, ids: set[int]) -> set[int]:
+    ids.discard(None)  # type: ignore[arg-type]
     if not ids:
         return set()
     c = contents.c
