@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from bench import databases
 from bench.dataset import SIZES, Generator, Tenant, tenants
+from learnreport.collector import collect_less_often
 from learnreport.ingest import upsert
 from learnreport.ingest.demo import refresh_statistics, settle
 from learnreport.store import tenants as stored_tenants
@@ -41,6 +42,7 @@ AHEAD = 4
 
 
 def build(size_name: str, backend: str, server: str) -> dict[str, object]:
+    collect_less_often()
     size = SIZES[size_name]
     url = databases.url(size_name, backend, server)
     databases.recreate(url)

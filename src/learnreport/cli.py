@@ -35,6 +35,7 @@ from learnreport import exports
 from learnreport.api import audit
 from learnreport.api.errors import InvalidParameters
 from learnreport.api.tokens import REFRESH_EVERY
+from learnreport.collector import collect_less_often
 from learnreport.config import Settings
 from learnreport.domain.access import InvalidRole
 from learnreport.ingest import KINDS, files, imports
@@ -62,6 +63,11 @@ signing_keys_app = typer.Typer(
 app.add_typer(signing_keys_app, name="signing-keys")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@app.callback()
+def _every_command() -> None:
+    collect_less_often()
 
 
 # Shared by every command.

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from learnreport import __version__
 from learnreport.api import audit, errors, health, limits, logs, oauth, ratelimit
 from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths, xapi
+from learnreport.collector import collect_less_often
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         # default of 40, which spend their time handing the lock around. Two keep a slow
         # request (a count over millions of rows) from stopping every other.
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        collect_less_often()
         yield
         if owned:
             app.state.engine.dispose()
