@@ -177,6 +177,21 @@ def test_a_shape_that_outran_the_budget_goes_straight_to_a_thread_the_next_time(
 
 
 @SQLITE_ONLY
+def test_a_shape_found_quick_in_a_thread_tries_the_loop_again(engine: sa.Engine) -> None:
+    """One request that outran the budget (a cold cache, the collector running) must not
+    send every request of its shape to threads for a minute."""
+    shape = ("once slow", uuid.uuid4())
+    run_on_a_loop(engine, slow_read(), shape)
+    quick_in_a_thread, quick_again = Calls(count_people), Calls(count_people)
+
+    _, loop = run_on_a_loop(engine, quick_in_a_thread, shape)
+    _, loop_again = run_on_a_loop(engine, quick_again, shape)
+
+    assert quick_in_a_thread.threads[0] != loop
+    assert quick_again.threads == [loop_again]
+
+
+@SQLITE_ONLY
 def test_a_read_of_no_shape_tries_the_loop_every_time(engine: sa.Engine) -> None:
     first, again = slow_read(), slow_read()
 

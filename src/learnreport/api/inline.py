@@ -21,6 +21,8 @@ A request given a `shape` (`shape_of`: its route, who asks, its filters) that re
 outran the budget goes straight to a thread: a department administrator's page took 10 to
 11 ms at 1,000,000 results, and 13 to 14 ms when it first spent the budget on the loop in
 vain; a client paging through it, or a dashboard asking it again, pays that once a minute.
+A shape whose run in a thread turns out quick is forgotten: under load, one first page
+that outran the budget once had sent every first page to threads for the next minute.
 """
 
 import threading
@@ -65,7 +67,18 @@ async def run(
             if not gave_up(error):
                 raise
             _slow.note(shape)
-    return await run_in_threadpool(function, engine, *args)
+    return await run_in_threadpool(_timed, shape, function, engine, *args)
+
+
+def _timed(shape: Hashable, function: Callable[..., T], engine: sa.Engine, *args: object) -> T:
+    """`function(engine, *args)`, forgetting that `shape` was slow if it was quick this time:
+    one request that outran the budget once (a cold cache, the collector running
+    meanwhile) would otherwise send its shape to threads for a whole minute."""
+    started = time.thread_time()
+    found = function(engine, *args)
+    if time.thread_time() - started < BUDGET:
+        _slow.forget(shape)
+    return found
 
 
 def shape_of(request: Request, principal: Principal, *paging: str) -> Hashable:
@@ -90,6 +103,10 @@ class _Slow:
             if len(self._noted) >= SHAPES_KEPT:
                 self._noted.clear()
             self._noted[shape] = time.monotonic()
+
+    def forget(self, shape: Hashable) -> None:
+        with self._lock:
+            self._noted.pop(shape, None)
 
     def lately(self, shape: Hashable) -> bool:
         if shape is None:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import msgspec
 import orjson
@@ -27,6 +26,7 @@ from learnreport.store import bulk, tallies
 from learnreport.store.schema import memberships, sequences
 from learnreport.store.tree import members_below
 from learnreport.store.types import JSONDocument, Timestamp, format_timestamp
+from learnreport.store.uuids import minted
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,7 +483,7 @@ def _plan(batch: Batch) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         stored = batch.existing.get(row["external_id"])
         if stored is None:
             if has_uuid:
-                row["uuid"] = row.get("uuid") or str(uuid4())
+                row["uuid"] = row.get("uuid") or minted()
             row["created_at"] = row.get("created_at") or row.get("modified_at") or batch.now
             row["modified_at"] = row.get("modified_at") or batch.now
             inserts.append(row)

@@ -3,7 +3,6 @@ activities and path steps, each rewritten with its parent."""
 
 from collections import defaultdict
 from typing import Any
-from uuid import uuid4
 
 import sqlalchemy as sa
 
@@ -11,6 +10,7 @@ from learnreport.ingest.batches import Batch, Reference, Target, allocate, canon
 from learnreport.ingest.records import SectionRecord
 from learnreport.store import bulk
 from learnreport.store.schema import content_items, contents, path_sessions, path_steps
+from learnreport.store.uuids import minted
 
 LEARNING = ("activity", "course")
 
@@ -152,7 +152,7 @@ def _replace_items(batch: Batch, part: str, given_uuid: Any) -> None:
                     "tenant_id": batch.tenant_id,
                     "id": old.get("id"),
                     "uuid": (
-                        given_uuid(nested, position, child) or old.get("uuid") or str(uuid4())
+                        given_uuid(nested, position, child) or old.get("uuid") or minted()
                     ).lower(),
                     "parent_id": parent,
                     "position": position,

@@ -3,7 +3,6 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
-from uuid import uuid4
 
 import sqlalchemy as sa
 
@@ -22,6 +21,7 @@ from learnreport.store import bulk, tallies
 from learnreport.store.schema import custom_fields, group_tree, groups, memberships, users
 from learnreport.store.schema import user_field_values as values
 from learnreport.store.tree import groups_below
+from learnreport.store.uuids import minted
 
 USER = Reference(users, "user_id", "user")
 GROUP = Reference(groups, "group_id", "group")
@@ -83,7 +83,7 @@ def _field_ids(batch: Batch, keys: set[str]) -> dict[str, int]:
     if missing:
         last = allocate(batch.connection, batch.tenant_id, custom_fields.name, len(missing))
         rows = [
-            {"tenant_id": batch.tenant_id, "id": id_, "key": key, "uuid": str(uuid4()), "name": key}
+            {"tenant_id": batch.tenant_id, "id": id_, "key": key, "uuid": minted(), "name": key}
             for id_, key in zip(range(last - len(missing) + 1, last + 1), missing, strict=True)
         ]
         bulk.insert_rows(batch.connection, custom_fields, rows)

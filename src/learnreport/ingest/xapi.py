@@ -26,12 +26,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
-from uuid import uuid4
 
 import msgspec
 
 from learnreport.domain.xapi import DURATION, VOIDED
 from learnreport.ingest.errors import BatchRejected, RecordError
+from learnreport.store.uuids import minted
 
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 IRI = r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$"
@@ -343,7 +343,7 @@ def _statement(index: int, raw: Any, statement_id: str | None) -> Statement:
     if statement_id and shape.id and shape.id.lower() != statement_id.lower():
         raise Invalid("id", f"differs from the statementId parameter, {statement_id}")
     document: Json = raw
-    document["id"] = (shape.id or statement_id or str(uuid4())).lower()
+    document["id"] = (shape.id or statement_id or minted()).lower()
     actor = _agent_or_group(document["actor"], "actor")
     activity, voids = _object(document, shape)
     _check_outcome(document, shape.result, shape.context, activity, "")
@@ -486,7 +486,7 @@ def _agent_or_group(raw: Any, path: str) -> str:
             return GROUP + _bounded(_identify(group, path), path)
         if not group.member:
             raise Invalid(_join(path, "member"), "an anonymous group must list its members")
-        return ANONYMOUS + str(uuid4())
+        return ANONYMOUS + minted()
     agent = _convert(raw, Agent, path)
     _lowercase_domain(raw)
     return _bounded(_identify(agent, path), path)
