@@ -23,6 +23,10 @@ LOCK_TIMEOUT_MS: Final = 10_000
 """How long a statement waits for a lock (SQLite's write lock, a PostgreSQL row, table or
 advisory lock) before it fails, unless the engine is given another."""
 
+sqlite3.register_adapter(bool, int)
+"""SQLite stores a boolean as the integer it already is. Without an adapter the driver
+looked for one, raising and clearing two errors, for every boolean of every row written."""
+
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
