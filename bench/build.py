@@ -8,8 +8,11 @@ write path at scale, and its records per second are kept in bench/data/<size>.js
 import json
 import multiprocessing
 import multiprocessing.connection
+import pickle
 import platform
+import queue
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -37,6 +40,8 @@ PostgreSQL plans with the statistics it last gathered, and without autovacuum a 
 database keeps those of its empty tables: the M build then wrote under 1,000 records/s, not
 17,000. Refreshing whenever the records double keeps every table within twice its
 known size, at the cost of one ANALYZE per doubling."""
+AHEAD = 16
+"""Batches the generating process may have ready before the writer takes them."""
 BULK_CACHE = -1_048_576
 """The build's SQLite page cache, in KiB (negative): 1 GiB."""
 BULK_CHECKPOINT = 25_000
@@ -113,10 +118,13 @@ def _generated(tenant: Tenant) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     the records in the writing process was a tenth of the build, on a machine whose second
     core was idle.
 
-    They come through a pipe that the generating process writes from its main thread. A
-    `multiprocessing.Queue` writes from a thread of its own, which got the interpreter lock
-    only between the generator's time slices, so the writer waited for each batch in
-    64 KiB pieces: a tenth of the L build."""
+    The generator makes a block of people's records at once, and the writer must not wait
+    for it: up to `AHEAD` batches wait in the generating process, pickled by the generator
+    itself, for a thread that writes each to the pipe in one call, which holds no
+    interpreter lock. Through a `multiprocessing.Queue`, whose own thread both pickled and
+    wrote and got the lock only between the generator's time slices, or through a pipe
+    written by the generator, which stopped generating while the writer wrote, the writer
+    waited for the next batch for about a tenth of the L build."""
     receiver, sender = multiprocessing.Pipe(duplex=False)
     producer = multiprocessing.Process(target=_generate, args=(tenant, sender), daemon=True)
     producer.start()
@@ -124,22 +132,34 @@ def _generated(tenant: Tenant) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     try:
         while True:
             try:
-                item = receiver.recv()
+                data = receiver.recv_bytes()
             except EOFError:
                 raise RuntimeError("the dataset's generator stopped early") from None
-            if item is None:
+            if not data:
                 break
-            yield item
+            yield pickle.loads(data)
     finally:
         producer.kill()
         producer.join()
         receiver.close()
 
 
-def _generate(tenant: Tenant, sender: "multiprocessing.connection.Connection") -> None:
+def _generate(tenant: Tenant, sender: multiprocessing.connection.Connection) -> None:
+    ready: queue.Queue[bytes] = queue.Queue(AHEAD)
+    writer = threading.Thread(target=_send, args=(ready, sender))
+    writer.start()
     for item in Generator(tenant).batches():
-        sender.send(item)
-    sender.send(None)
+        ready.put(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+    ready.put(b"")
+    writer.join()
+
+
+def _send(ready: "queue.Queue[bytes]", sender: multiprocessing.connection.Connection) -> None:
+    while True:
+        data = ready.get()
+        sender.send_bytes(data)
+        if not data:
+            return
 
 
 def _progress(written: Counter[str], seconds: float) -> None:
