@@ -71,20 +71,39 @@ WHERE_THE_TIME_GOES = """\
 ## Where the time goes, for the targets not met
 
 **Building L in 15 minutes** (17.6 million records through the write path, about 19,600
-records/s). The write path managed 10,500 to 15,600 records/s at S and 10,900 to 13,000 at
-M, slowing to about 6,300 late in L. py-spy over the S build (100 Hz): the tallies' recount
-before and after each batch 35% (reading the pairs' latest attempts 9%, their enrollments
-10%, folding them 9%, adding the difference 5%), the inserts themselves 21%, the rest of
-the write path (looking up existing rows, planning, references) 19%, generating the
-dataset 11%, validating 4%, committing 2%. The recount reads each batch's pairs twice; for a
-batch that only inserts, the second read could be the first plus the batch's rows. A
-bulk load could also recount once at its end. Neither is built yet, and by these shares
-together they would not reach the target. The slowing at L is not profiled yet; the likely
-cause to check first is the indexes on random keys (uuids, modification times), which
-touch a page per row once a table outgrows the cache.
+records/s). Built in 1,010 s (17,700 records/s), against 2,547 s before December 2026; S
+in 6 s and M in 74 s, against 17 s and 199 s. What changed, each measured on the S or M
+build: the tallies' recount no longer reads a batch's pairs a second time after its write
+(the rows written are put in place in the standings read before it: S from 24,800 to
+29,000 records/s); Python's cyclic garbage collector runs after 100,000 new containers
+instead of 700 (it was 13% of the M build: S to 34,600 records/s); the dataset is
+generated in a second process and handed over through a pipe; uuids the store mints are
+time-ordered (version 7), so their index grows at its end; the build's writer keeps a
+1 GiB page cache and checkpoints every 25,000 pages (M from 78 to 74 s).
 
-**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Profiled on
-M, SQLite, on this machine kind, with `wrk` at 32 connections:
+py-spy with native frames over 15 s of the L build at about 6 million records: the
+inserts 30% (SQLite's b-tree inserts and index searches), committing 19% (copying the
+write-ahead log into the database 11%, writing it 6%), the tallies' recount 20% (reading
+the pairs before the write 7%, adding the difference 8%), the rest of the write path
+(validating, looking up, planning) about 20%. The rate falls from 23,500 records/s in the
+first 100 s to 16,500 to 17,400 after 500 s: the results' and the enrollments'
+modification times are indexed, and a backfill writes them in no order, so each batch
+of 10,000 rewrites about as many pages of each of those indexes, in the log and again in
+the database. Next: adding the tallies' difference through the driver rather than
+SQLAlchemy's per-row parameters, and measuring larger batches for a bulk load.
+
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). At M on
+SQLite it now answers 1,191 requests/s, the first target met, against Datasette's 833:
+1.43x, the second not. Three changes since the last run: a listing's shape that once
+outran the event loop's budget is forgotten as soon as a run of it in a thread is quick
+(one first page that outran it under load had sent every first page to threads for a
+minute: py-spy showed the page's query in worker threads during a whole `wrk` run); the
+`optional` column probes the enrollments once a row instead of twice; and the garbage
+collector runs rarely. Profiled on M, SQLite, with `wrk` at 32 connections (py-spy, the
+event loop's thread, one worker): the page's own work 55% (SQLite stepping through its
+rows 30%), the credential 18% (the token's claims are remembered; loading the principal,
+which checks the credential is not revoked, is a query), sending the answer 11%, the
+access log 3%, FastAPI's routing and dependencies the rest.
 
 - Since December 2026 the credential and the page run on the event loop while their
   queries are quick (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six
@@ -113,8 +132,8 @@ M, SQLite, on this machine kind, with `wrk` at 32 connections:
   transaction, besides the queries.
 - What would move it next: fewer b-tree searches per row (a result's key `(tenant_id, id)`
   is an index beside the table, so each row costs two searches, and its person and content
-  two more each), `optional` kept on the result by the write path instead of two lookups
-  per row, and one connection per request.
+  two more each), `optional` kept on the result by the write path instead of a lookup per
+  row, and one connection per request (the credential's and the page's).
 
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person

@@ -61,17 +61,21 @@ def run(
         ExitStack() as reference,
     ):
         context = _start(stack, reference, size, backend, url, quick, workers, Path(scratch))
-        for name, measure in MEASURES:
-            print(f"{name} ...", flush=True)
-            begun = time.perf_counter()
-            found, passed = measure(context)
-            figures += found
-            checks += passed
-            for figure in found:
-                print("  " + report.line(figure), flush=True)
-            print(f"  ({time.perf_counter() - begun:.0f} s)", flush=True)
-            if name == LAST_DATASETTE_MEASURE:
-                reference.close()
+        try:
+            for name, measure in MEASURES:
+                print(f"{name} ...", flush=True)
+                begun = time.perf_counter()
+                found, passed = measure(context)
+                figures += found
+                checks += passed
+                for figure in found:
+                    print("  " + report.line(figure), flush=True)
+                print(f"  ({time.perf_counter() - begun:.0f} s)", flush=True)
+                if name == LAST_DATASETTE_MEASURE:
+                    reference.close()
+        except Failed:
+            _show_log(Path(scratch) / "server.log")
+            raise
     missing = [name for name, _ in MEASURES if not any(f.measure == name for f in figures)]
     checks.append(Check("every measurement ran", not missing, f"missing: {missing or 'none'}"))
     results = {
@@ -94,6 +98,18 @@ def run(
         print(f"{'ok  ' if check.passed else 'FAIL'} {check.name}: {check.detail}")
     print(f"figures in {target}; report in {written}; {results['seconds']:.0f} s")
     return 0 if all(check.passed for check in checks) else 1
+
+
+LOG_LINES = 80
+"""Lines of the server's log shown when a measurement fails."""
+
+
+def _show_log(log: Path) -> None:
+    """The end of the server's log, which goes with the run's scratch folder: an answer
+    that failed (a 500 in the middle of 200 samples) is explained there or nowhere."""
+    if log.exists():
+        lines = log.read_text(errors="replace").splitlines()[-LOG_LINES:]
+        print(f"the end of {log.name}:", *lines, sep="\n", file=sys.stderr)
 
 
 def _build_record(size: str, backend: str) -> str:
