@@ -1,6 +1,7 @@
 """`api.inline`: quick reads on the event loop, the rest in a worker thread."""
 
 import asyncio
+import sqlite3
 import threading
 import time
 import uuid
@@ -189,6 +190,28 @@ def test_a_shape_found_quick_in_a_thread_tries_the_loop_again(engine: sa.Engine)
 
     assert quick_in_a_thread.threads[0] != loop
     assert quick_again.threads == [loop_again]
+
+
+@SQLITE_ONLY
+def test_an_interruption_the_driver_raises_unwrapped_is_run_again_in_a_thread(
+    engine: sa.Engine,
+) -> None:
+    """SQLAlchemy calls a connection's `begin` hooks (the quick reader's `BEGIN`) outside
+    its error wrapping, so the driver's own error must count as giving up too."""
+
+    def interrupted_on_the_loop(connection: sa.Connection) -> int:
+        if len(calls.threads) == 1:
+            error = sqlite3.OperationalError("interrupted")
+            error.sqlite_errorcode = sqlite3.SQLITE_INTERRUPT  # type: ignore[attr-defined]
+            raise error
+        return count_people(connection)
+
+    calls = Calls(interrupted_on_the_loop)
+    answer, loop = run_on_a_loop(engine, calls)
+
+    assert answer == 0
+    assert len(calls.threads) == 2
+    assert calls.threads[1] != loop
 
 
 @SQLITE_ONLY

@@ -25,6 +25,7 @@ A shape whose run in a thread turns out quick is forgotten: under load, one firs
 that outran the budget once had sent every first page to threads for the next minute.
 """
 
+import sqlite3
 import threading
 import time
 import weakref
@@ -63,7 +64,7 @@ async def run(
         try:
             with reads.within(BUDGET) as quick:
                 return function(quick, *args)
-        except sa.exc.SQLAlchemyError as error:
+        except (sa.exc.SQLAlchemyError, sqlite3.Error) as error:
             if not gave_up(error):
                 raise
             _slow.note(shape)

@@ -234,14 +234,17 @@ def quick_reads(engine: sa.Engine) -> QuickReads | None:
     return QuickReads(url)
 
 
-def gave_up(error: sa.exc.SQLAlchemyError) -> bool:
+def gave_up(error: sa.exc.SQLAlchemyError | sqlite3.Error) -> bool:
     """Whether a quick read failed for want of time, of a lock or of a free connection,
-    not for its own fault."""
+    not for its own fault. The driver's error may come unwrapped: SQLAlchemy calls a
+    connection's `begin` hooks, such as the quick reader's `BEGIN`, outside its wrapping."""
     if isinstance(error, sa.exc.TimeoutError):
         return True
-    if not isinstance(error, sa.exc.DBAPIError) or not isinstance(error.orig, sqlite3.Error):
+    if isinstance(error, sa.exc.DBAPIError):
+        error = error.orig  # type: ignore[assignment]
+    if not isinstance(error, sqlite3.Error):
         return False
-    return (getattr(error.orig, "sqlite_errorcode", 0) & 0xFF) in GAVE_UP
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in GAVE_UP
 
 
 def writing(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
