@@ -94,15 +94,16 @@ SQLAlchemy's per-row parameters, and measuring larger batches for a bulk load.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). At M on
 SQLite it now answers 1,191 requests/s, the first target met, against Datasette's 833:
-1.43x, the second not; at L 1,105 against 771, also 1.43x. Three changes since the last run: a listing's shape that once
-outran the event loop's budget is forgotten as soon as a run of it in a thread is quick
-(one first page that outran it under load had sent every first page to threads for a
-minute: py-spy showed the page's query in worker threads during a whole `wrk` run); the
-`optional` column probes the enrollments once a row instead of twice; and the garbage
-collector runs rarely. Profiled on M, SQLite, with `wrk` at 32 connections (py-spy, the
-event loop's thread, one worker): the page's own work 55% (SQLite stepping through its
-rows 30%), the credential 18% (the token's claims are remembered; loading the principal,
-which checks the credential is not revoked, is a query), sending the answer 11%, the
+1.43x, the second not; at L 1,105 against 771, also 1.43x. Three changes since the last
+run: a listing's shape that once outran the event loop's budget is forgotten as soon as a
+run of it in a thread is quick (one first page that outran it under load had sent every
+first page to threads for a minute: py-spy showed the page's query in worker threads
+during a whole `wrk` run); the `optional` column probes the enrollments once a row
+instead of twice; and the garbage collector runs rarely. Profiled on M, SQLite, with
+`wrk` at 32 connections (py-spy, the event loop's thread, one worker): the page's own
+work 55% (SQLite stepping through its rows 30%), the credential 18% (the token's claims
+are remembered; loading the principal, which checks the credential is not revoked, is a
+query), sending the answer 11%, the
 access log 3%, FastAPI's routing and dependencies the rest.
 
 - Since December 2026 the credential and the page run on the event loop while their
