@@ -103,8 +103,8 @@ instead of twice; and the garbage collector runs rarely. Profiled on M, SQLite, 
 `wrk` at 32 connections (py-spy, the event loop's thread, one worker): the page's own
 work 55% (SQLite stepping through its rows 30%), the credential 18% (the token's claims
 are remembered; loading the principal, which checks the credential is not revoked, is a
-query), sending the answer 11%, the
-access log 3%, FastAPI's routing and dependencies the rest.
+query), sending the answer 11%, the access log 3%, FastAPI's routing and dependencies
+the rest.
 
 - Since December 2026 the credential and the page run on the event loop while their
   queries are quick (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six
