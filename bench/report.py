@@ -86,11 +86,12 @@ inserts 30% (SQLite's b-tree inserts and index searches), committing 19% (copyin
 write-ahead log into the database 11%, writing it 6%), the tallies' recount 20% (reading
 the pairs before the write 7%, adding the difference 8%), the rest of the write path
 (validating, looking up, planning) about 20%. The rate falls from 23,500 records/s in the
-first 100 s to 16,500 to 17,400 after 500 s: the results' and the enrollments'
-modification times are indexed, and a backfill writes them in no order, so each batch
-of 10,000 rewrites about as many pages of each of those indexes, in the log and again in
-the database. Next: adding the tallies' difference through the driver rather than
-SQLAlchemy's per-row parameters, and measuring larger batches for a bulk load.
+first 100 s to 16,500 to 17,400 after 500 s. The likely cause, not yet measured apart
+from the rest: the results' and the enrollments' modification times are indexed, and a
+backfill writes them in no order, so a batch dirties a page of each of those indexes per
+row, written to the log and again into the database. Next: adding the tallies' difference
+through the driver rather than SQLAlchemy's per-row parameters, and measuring larger
+batches for a bulk load.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). At M on
 SQLite it now answers 1,191 requests/s, the first target met, against Datasette's 833:

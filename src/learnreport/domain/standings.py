@@ -41,10 +41,7 @@ def standings(
     of them per batch, and objects per row cost as much as the database's reads."""
     latest: dict[Pair, Attempt] = {}
     for attempt in attempts:
-        pair = (attempt[0], attempt[1])
-        seen = latest.get(pair)
-        if seen is None or attempt[2] > seen[2]:
-            latest[pair] = attempt
+        keep_latest(latest, attempt)
     mandatory: dict[Pair, bool] = {}
     for person, content, flag in current_enrollments:
         mandatory[(person, content)] = mandatory.get((person, content), False) or bool(flag)
@@ -56,3 +53,12 @@ def standings(
         if pair not in latest:
             found[pair] = Standing(ResultState.NOT_STARTED.value, enrollment_type([flag]), 0.0)
     return found
+
+
+def keep_latest(latest: dict[Pair, Attempt], attempt: Attempt) -> None:
+    """Keep `attempt` as its pair's latest unless a later attempt is kept. An attempt is
+    one row per pair and number, so the same number replaces it: the row, rewritten."""
+    pair = (attempt[0], attempt[1])
+    seen = latest.get(pair)
+    if seen is None or attempt[2] >= seen[2]:
+        latest[pair] = attempt

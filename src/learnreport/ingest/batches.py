@@ -267,8 +267,8 @@ def _pairs(batch: Batch, changed: list[dict[str, Any]]) -> set[tuple[int, int]]:
 def _written(
     batch: Batch, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
 ) -> tallies.Written | None:
-    """What the batch writes, for the tallies to follow it, unless a hook writes more."""
-    if batch.target.finish is not None:
+    """What a tallied batch writes, for the tallies to follow it, unless a hook writes more."""
+    if not batch.target.tallied or batch.target.finish is not None:
         return None
     replaced = [batch.existing[row["external_id"]] for row in updates]
     return tallies.Written(

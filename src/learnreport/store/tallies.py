@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from learnreport.domain.standings import Attempt, Pair, standings
+from learnreport.domain.standings import Attempt, Pair, keep_latest, standings
 from learnreport.store import bulk
 from learnreport.store.schema import (
     content_tallies,
@@ -133,7 +133,7 @@ class _Inputs:
         pairs = {pair for pair in pairs if pair[0] not in people}
         latest: dict[Pair, Attempt] = {}
         for attempt in _attempts(connection, tenant_id, people, pairs):
-            _keep_latest(latest, attempt)
+            keep_latest(latest, attempt)
         enrolled = {
             id_: (person, content, mandatory)
             for id_, person, content, mandatory in _enrolled(connection, tenant_id, people, pairs)
@@ -155,7 +155,7 @@ class _Inputs:
             key = (new["user_id"], new["content_id"], new["attempt"])
             if old is not None and (old["user_id"], old["content_id"], old["attempt"]) != key:
                 return None
-            _keep_latest(latest, Attempt(*key, new["state"], new["progress"]))
+            keep_latest(latest, Attempt(*key, new["state"], new["progress"]))
         return _Inputs(
             self.tenant_id, latest, enrolled, self.groups_of, self.listed, self.looked_up
         )
@@ -174,15 +174,6 @@ class _Inputs:
             for group in self.groups_of.get(person, ()):
                 _count(figures, (group_tallies, group, state, kind.value), progress)
         return figures
-
-
-def _keep_latest(latest: dict[Pair, Attempt], attempt: Attempt) -> None:
-    """Keep `attempt` as its pair's latest unless a later one is kept (the same attempt
-    replaces it: it is the same row, rewritten)."""
-    pair = (attempt[0], attempt[1])
-    seen = latest.get(pair)
-    if seen is None or attempt[2] >= seen[2]:
-        latest[pair] = attempt
 
 
 def add(connection: sa.Connection, tenant_id: int, figures: Figures) -> None:

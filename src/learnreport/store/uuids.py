@@ -1,10 +1,9 @@
 """The uuids the store gives records that arrive without one.
 
 They are version 7 (RFC 9562): the first 48 bits are the time in milliseconds, the rest
-random. Each table indexes its uuids, and random (version 4) ones land anywhere in the
-index, so a batch of 10,000 new enrollments rewrote about 10,000 of its pages; in time
-order they land at its end, on a few pages. At 10,000,000 results that index was one of
-the three that made a bulk load slower the larger the store grew.
+random. Each table indexes its uuids uniquely. Random (version 4) ones land anywhere in
+the index, so once it outgrows the page cache a batch of new rows touches a page of it
+per row; time-ordered ones land at its end, on a few pages.
 """
 
 import os
