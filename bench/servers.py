@@ -49,16 +49,17 @@ class Server:
         measurement: Datasette, given 32 connections on a page it takes seconds to answer,
         still used a core through the next learnreport figures."""
         deadline = time.monotonic() + timeout
-        used = self._cpu_seconds()
+        used = self.cpu_seconds()
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            now = self._cpu_seconds()
+            now = self.cpu_seconds()
             if now - used < 0.025:
                 return True
             used = now
         return False
 
-    def _cpu_seconds(self) -> float:
+    def cpu_seconds(self) -> float:
+        """CPU seconds the server's processes have used so far, user and system."""
         pids = [self.process.pid, *_descendants(self.process.pid)]
         return sum(_cpu_ticks(pid) for pid in pids) / os.sysconf("SC_CLK_TCK")
 

@@ -17,6 +17,7 @@ from bench import databases
 from bench.figures import Check, Failed, Figure
 from bench.measures.pages import FIRST, THROUGHPUT_DEPTH
 from bench.run_context import Run
+from bench.servers import Server
 
 MEASURE = "Throughput"
 ROUNDS = 3
@@ -32,11 +33,15 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
     auth = f"Authorization: Bearer {run.owner_token}"
     for name, offset, path in pages:
         rounds = ROUNDS if offset == 0 and not run.quick else 1
-        ours_runs, theirs_runs = [], []
+        ours_runs, theirs_runs, ours_cpu, theirs_cpu = [], [], [], []
         for _ in range(rounds):
-            ours_runs.append(_wrk(run, run.server.url + path, auth))
+            rate, cpu = _wrk(run, run.server, run.server.url + path, auth)
+            ours_runs.append(rate)
+            ours_cpu.append(cpu)
             if run.datasette is not None:
-                theirs_runs.append(_wrk(run, _datasette_url(run, offset), None))
+                rate, cpu = _wrk(run, run.datasette, _datasette_url(run, offset), None)
+                theirs_runs.append(rate)
+                theirs_cpu.append(cpu)
                 if offset == 0 and not run.datasette.wait_idle():
                     raise Failed("Datasette was still answering wrk's requests two minutes on")
         ours = statistics.median(ours_runs)
@@ -64,6 +69,17 @@ def measure(run: Run) -> tuple[list[Figure], list[Check]]:
                 },
             )
         )
+        figures.append(
+            Figure(
+                MEASURE,
+                f"{name}, server CPU a request",
+                statistics.median(ours_cpu),
+                "ms",
+                "Datasette, same runs" if theirs_cpu else None,
+                statistics.median(theirs_cpu) if theirs_cpu else None,
+                extra={"depth": offset, "runs": ours_cpu, "reference_runs": theirs_cpu},
+            )
+        )
     return figures, []
 
 
@@ -85,12 +101,18 @@ def _datasette_url(run: Run, depth: int) -> str:
     return f"{url}&_next={run.tenant_id},{before}"
 
 
-def _wrk(run: Run, url: str, header: str | None) -> float:
-    """Requests per second; raises `Failed` on any non-2xx answer or any connection error
-    (an answer is awaited up to 30 s, so a slow server is slow, not failing). A run that
-    completes no request at all, as a server slower than its duration does, is taken again
-    five times as long; if none completes then either, the rate is zero."""
+def _wrk(run: Run, server: Server, url: str, header: str | None) -> tuple[float, float]:
+    """Requests per second, and milliseconds of the server's CPU per request answered.
+
+    The CPU a request costs moves less with the host's other tenants than the rate does:
+    a rate counts the time the server waited for a core, its CPU does not.
+
+    Raises `Failed` on any non-2xx answer or any connection error (an answer is awaited up
+    to 30 s, so a slow server is slow, not failing). A run that completes no request at
+    all, as a server slower than its duration does, is taken again five times as long; if
+    none completes then either, the rate is zero and the CPU is that of the whole run."""
     seconds = 2 if run.quick else 10
+    used = server.cpu_seconds()
     for duration in (seconds, 5 * seconds):
         command = ["wrk", "-t1", "-c32", f"-d{duration}s", "--timeout", "30s"]
         if header is not None:
@@ -98,8 +120,8 @@ def _wrk(run: Run, url: str, header: str | None) -> float:
         output = subprocess.run([*command, url], capture_output=True, text=True, check=True)
         rate, completed = _parse(output.stdout, url)
         if completed:
-            return rate
-    return 0.0
+            return rate, 1000 * (server.cpu_seconds() - used) / completed
+    return 0.0, 1000 * (server.cpu_seconds() - used)
 
 
 def _parse(output: str, url: str) -> tuple[float, int]:

@@ -31,8 +31,9 @@ STATE = Column("state", r.state, str, "not_started, in_progress, awaiting_correc
 MODIFIED_AT = Column("modified_at", r.modified_at, str, "When this record was last updated.")
 COMPLETED_AT = Column("completed_at", r.completed_at, str, "When the user completed it.")
 
-IS_COMPLETED = r.state.in_(sorted(DONE_STATES))
-"""`domain.results.is_completed` in SQL."""
+IS_COMPLETED = sa.or_(*(r.state == state for state in sorted(DONE_STATES)))
+"""`domain.results.is_completed` in SQL. Not `IN`: SQLAlchemy expands the list of an `IN`
+again at each execution, which cost every page of a progress report 2 to 3% of its time."""
 
 
 def _most_mandatory() -> sa.ScalarSelect[Any]:
