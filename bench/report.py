@@ -94,18 +94,15 @@ through the driver rather than SQLAlchemy's per-row parameters, and measuring la
 batches for a bulk load.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). At M on
-SQLite it now answers 1,191 requests/s, the first target met, against Datasette's 833:
-1.43x, the second not; at L 1,105 against 771, also 1.43x. Three changes since the last
-run: a listing's shape that once outran the event loop's budget is forgotten as soon as a
-run of it in a thread is quick (one first page that outran it under load had sent every
-first page to threads for a minute: py-spy showed the page's query in worker threads
-during a whole `wrk` run); the `optional` column probes the enrollments once a row
-instead of twice; and the garbage collector runs rarely. Profiled on M, SQLite, with
-`wrk` at 32 connections (py-spy, the event loop's thread, one worker): the page's own
-work 55% (SQLite stepping through its rows 30%), the credential 18% (the token's claims
-are remembered; loading the principal, which checks the credential is not revoked, is a
-query), sending the answer 11%, the access log 3%, FastAPI's routing and dependencies
-the rest.
+SQLite, on 3 December 2026: 823 requests/s against Datasette's 453, 1.82x, neither target
+met; the servers' CPU a request in the same runs, 2.3 ms against 4.1. That host was slower
+than the one of 2 December (the M build took 142 s there against 74 s), which gave 1,191
+against 833 at M (1.43x, the rate met) and 1,105 against 771 at L (1.43x). Profiled on
+M, SQLite, with `wrk` at 32 connections (py-spy, the event loop's thread, one worker): the
+page's own work 55% (SQLite stepping through its rows 30%), the credential 18% (the
+token's claims are remembered; loading the principal, which checks the credential is not
+revoked, is a query), sending the answer 11%, the access log 3%, FastAPI's routing and
+dependencies the rest.
 
 - Since December 2026 the credential and the page run on the event loop while their
   queries are quick (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six
@@ -117,13 +114,24 @@ the rest.
 - The host varies more than any change measured here: the same server gave 2.2 to 3.6 ms
   of CPU a request in 8 s runs a minute apart, so a table's throughput is the median of
   three runs taken in turns with Datasette's.
-- What is left, one request at a time in the process without HTTP: 1.6 to 2.4 ms a
-  request. SQLite's own work is about a third of it: the page's query took 0.42 to 0.74 ms
-  in the `sqlite3` module alone, the two `EXISTS` of `optional` about half of that, and a
-  covering index for them saved 7%, within the noise. A cProfile of 2,000 requests (whose
-  overhead inflates Python's share) put the rest in SQLAlchemy's execution and the two
-  connections taken and given back, FastAPI's dependencies and routing, and the JSON, in
-  that order; py-spy put uvicorn's access log line at about 5% of a worker's time.
+- Since 3 December 2026 the throughput table also gives each server's CPU a request
+  answered (its processes' CPU over the same `wrk` runs), which moves less with the host's
+  other tenants than a rate: a learnreport server measured between runs gave 437 to 985
+  requests/s a minute apart, and 2.05 to 3.36 ms of CPU a request.
+- What is left, counted in instructions, which do not vary with the host (callgrind, one
+  first page at a time in the process without HTTP): 9.93 million instructions a page.
+  SQLite stepping through the page's query is 25% of them, making the Python values of its
+  101 rows of 22 columns about 17%, orjson 6%; the rest is Python: FastAPI's dependencies
+  and routing, SQLAlchemy's execution, the credential, the page's links. `is_completed`
+  written as `state = ? OR state = ?` instead of an `IN` list, which SQLAlchemy expands
+  again at every execution, brought it to 9.69 million (2.5% fewer).
+- The page's query alone, best of 15 rounds of 50 in the `sqlite3` module at M: 0.44 ms,
+  against 0.21 ms for Datasette's `SELECT *` of 101 results. The result's own columns take
+  0.135 ms, the person's id 0.04 more, the activity's columns 0.14 more (0.045 of it a
+  Bloom filter SQLite builds over the tenant's contents for each query) and `optional`
+  0.10 more. A covering index for `optional`'s lookup saved 0.01 ms; a covering index
+  on contents turned the plan into a scan of the tenant's activities and a sort of all
+  their results, and was dropped.
 - Tried and not kept: the page's JSON built by SQLite itself
   (`json_group_array(json_object(...))`) cost 0.75 to 0.79 ms a page against 0.82 to 0.83
   ms fetched and dumped by orjson; a shorter switch interval of the interpreter lock

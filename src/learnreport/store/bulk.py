@@ -64,6 +64,23 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[
         _executemany(connection, compiled, rows)
 
 
+def add_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    summed: Sequence[str],
+) -> None:
+    """Insert each row, or add its `summed` columns to those of the row under its key."""
+    if not rows:
+        return
+    insert = dialect_insert(connection, table)
+    statement = insert.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={name: table.c[name] + insert.excluded[name] for name in summed},
+    )
+    _executemany(connection, statement.compile(dialect=connection.dialect), rows)
+
+
 def update_rows(
     connection: sa.Connection,
     table: sa.Table,

@@ -193,17 +193,7 @@ def add(connection: sa.Connection, tenant_id: int, figures: Figures) -> None:
         ]
         if not rows:
             continue
-        insert = bulk.dialect_insert(connection, table)
-        connection.execute(
-            insert.on_conflict_do_update(
-                index_elements=[column.name for column in table.primary_key.columns],
-                set_={
-                    "pairs": table.c.pairs + insert.excluded.pairs,
-                    "progress": table.c.progress + insert.excluded.progress,
-                },
-            ),
-            rows,
-        )
+        bulk.add_rows(connection, table, rows, ("pairs", "progress"))
         connection.execute(table.delete().where(table.c.tenant_id == tenant_id, table.c.pairs == 0))
 
 
