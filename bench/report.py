@@ -78,27 +78,34 @@ build: the tallies' recount no longer reads a batch's pairs a second time after 
 29,000 records/s); Python's cyclic garbage collector runs after 100,000 new containers
 instead of 700 (it was 13% of the M build: S to 34,600 records/s); the dataset is
 generated in a second process and handed over through a pipe; uuids the store mints are
-time-ordered (version 7), so their index grows at its end; the build's writer keeps a
-1 GiB page cache and checkpoints every 25,000 pages (M from 78 to 74 s).
+time-ordered (version 7), so their index grows at its end; the build's writer keeps a 1
+GiB page cache and checkpoints every 25,000 pages (M from 78 to 74 s). py-spy with native
+frames over 15 s of the L build at about 6 million records: the inserts 30% (SQLite's
+b-tree inserts and index searches), committing 19% (copying the write-ahead log into the
+database 11%, writing it 6%), the tallies' recount 20% (reading the pairs before the
+write 7%, adding the difference 8%), the rest of the write path (validating, looking up,
+planning) about 20%. The rate falls from 23,500 records/s in the first 100 s to 16,500 to
+17,400 after 500 s. The likely cause, not yet measured apart from the rest: the results'
+and the enrollments' modification times are indexed, and a backfill writes them in no
+order, so a batch dirties a page of each of those indexes per row, written to the log and
+again into the database. Since 3 December the tallies' difference goes through the
+driver's `executemany`, as every bulk write does: S builds within the noise (24,400 and
+26,800 records/s before, 24,800 and 25,600 after, in turns), M builds took 85 s (21,700
+records/s) and 134 s an hour apart on that host; py-spy over a third put adding the
+difference at 6.5% of the build, 5.9 of it SQLite's own upserts. The build's writer is
+one thread: `vmstat` showed the host's two cores about 55% busy through the first. What
+would move it next: the write path's pure work (validating, converting to stored rows,
+planning) done by a second process ahead of the writer, and larger batches for a bulk
+load.
 
-py-spy with native frames over 15 s of the L build at about 6 million records: the
-inserts 30% (SQLite's b-tree inserts and index searches), committing 19% (copying the
-write-ahead log into the database 11%, writing it 6%), the tallies' recount 20% (reading
-the pairs before the write 7%, adding the difference 8%), the rest of the write path
-(validating, looking up, planning) about 20%. The rate falls from 23,500 records/s in the
-first 100 s to 16,500 to 17,400 after 500 s. The likely cause, not yet measured apart
-from the rest: the results' and the enrollments' modification times are indexed, and a
-backfill writes them in no order, so a batch dirties a page of each of those indexes per
-row, written to the log and again into the database. Next: adding the tallies' difference
-through the driver rather than SQLAlchemy's per-row parameters, and measuring larger
-batches for a bulk load.
-
-**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). At M on
-SQLite, on 3 December 2026: 823 requests/s against Datasette's 453, 1.82x, neither target
-met; the servers' CPU a request in the same runs, 2.3 ms against 4.1. That host was slower
-than the one of 2 December (the M build took 142 s there against 74 s), which gave 1,191
-against 833 at M (1.43x, the rate met) and 1,105 against 771 at L (1.43x). Profiled on
-M, SQLite, with `wrk` at 32 connections (py-spy, the event loop's thread, one worker): the
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Neither
+target is met at M on SQLite on 3 December 2026, on a host slower than the day before and
+whose speed moved through the day: 692 requests/s against Datasette's 403 (1.72x) in the
+run of the table above, and with the same code for reading 474 against 324 (1.46x) and
+823 against 453 (1.82x) in two runs earlier that day; the servers' CPU a request in those
+three runs, 2.8 ms against 4.7, 3.9 against 5.7 and 2.3 against 4.1. On 2 December: 1,191
+against 833 at M (1.43x, the rate met) and 1,105 against 771 at L (1.43x). Profiled on M,
+SQLite, with `wrk` at 32 connections (py-spy, the event loop's thread, one worker): the
 page's own work 55% (SQLite stepping through its rows 30%), the credential 18% (the
 token's claims are remembered; loading the principal, which checks the credential is not
 revoked, is a query), sending the answer 11%, the access log 3%, FastAPI's routing and
@@ -136,14 +143,16 @@ dependencies the rest.
   (`json_group_array(json_object(...))`) cost 0.75 to 0.79 ms a page against 0.82 to 0.83
   ms fetched and dumped by orjson; a shorter switch interval of the interpreter lock
   (0.5 and 2 ms) was within the noise.
-- On PostgreSQL a page runs in threads as before (its queries wait on the network): 343
-  requests/s against 443 for Datasette on the SQLite file. Each request checks out two
-  connections, each checkout pings the server (`pool_pre_ping`) and begins a
-  transaction, besides the queries.
+- On PostgreSQL a page runs in threads as before (its queries wait on the network): 266
+  requests/s against 358 for Datasette on the SQLite file (3 December; 343 against 443 on
+  2 December), at 4.2 ms of learnreport's CPU a request, PostgreSQL's own not counted,
+  against Datasette's 5.2. Each request checks out two connections, each checkout pings
+  the server (`pool_pre_ping`) and begins a transaction, besides the queries.
 - What would move it next: fewer b-tree searches per row (a result's key `(tenant_id, id)`
   is an index beside the table, so each row costs two searches, and its person and content
   two more each), `optional` kept on the result by the write path instead of a lookup per
-  row, and one connection per request (the credential's and the page's).
+  row, and one connection per request (the credential's and the page's), which on
+  PostgreSQL would also save a round trip for the ping and one for the transaction.
 
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
