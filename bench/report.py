@@ -100,16 +100,17 @@ load.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Neither
 target is met at M on SQLite on 3 December 2026, on a host slower than the day before and
-whose speed moved through the day: 692 requests/s against Datasette's 403 (1.72x) in the
-run of the table above, and with the same code for reading 474 against 324 (1.46x) and
-823 against 453 (1.82x) in two runs earlier that day; the servers' CPU a request in those
-three runs, 2.8 ms against 4.7, 3.9 against 5.7 and 2.3 against 4.1. On 2 December: 1,191
-against 833 at M (1.43x, the rate met) and 1,105 against 771 at L (1.43x). Profiled on M,
-SQLite, with `wrk` at 32 connections (py-spy, the event loop's thread, one worker): the
-page's own work 55% (SQLite stepping through its rows 30%), the credential 18% (the
-token's claims are remembered; loading the principal, which checks the credential is not
-revoked, is a query), sending the answer 11%, the access log 3%, FastAPI's routing and
-dependencies the rest.
+whose speed moved through the day: 678 requests/s against Datasette's 404 (1.68x) in the
+run of the table above, and with the same code for this page 692 against 403 (1.72x), 474
+against 324 (1.46x) and 823 against 453 (1.82x) in three runs earlier that day; the
+servers' CPU a request in those four runs, 2.8 ms against 4.7, 2.8 against 4.7, 3.9
+against 5.7 and 2.3 against 4.1. On 2 December: 1,191 against 833 at M (1.43x, the rate
+met) and 1,105 against 771 at L (1.43x). Profiled on M, SQLite, with `wrk` at 32
+connections (py-spy, the event loop's thread, one worker): the page's own work 55%
+(SQLite stepping through its rows 30%), the credential 18% (the token's claims are
+remembered; loading the principal, which checks the credential is not revoked, is a
+query), sending the answer 11%, the access log 3%, FastAPI's routing and dependencies the
+rest.
 
 - Since December 2026 the credential and the page run on the event loop while their
   queries are quick (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six
