@@ -92,11 +92,11 @@ again into the database. Since 3 December the tallies' difference goes through t
 driver's `executemany`, as every bulk write does: S builds within the noise (24,400 and
 26,800 records/s before, 24,800 and 25,600 after, in turns), M builds took 85 s (21,700
 records/s) and 134 s an hour apart on that host; py-spy over a third put adding the
-difference at 6.5% of the build, 5.9 of it SQLite's own upserts. The build's writer is
-one thread: `vmstat` showed the host's two cores about 55% busy through the first. What
-would move it next: the write path's pure work (validating, converting to stored rows,
-planning) done by a second process ahead of the writer, and larger batches for a bulk
-load.
+difference at 6.5% of the build, 5.9 of it in the driver's `executemany`. The build's
+writer is one thread: `vmstat` showed the host's two cores about 55% busy through the
+first. What would move it next: the write path's pure work (validating, converting to
+stored rows, planning) done by a second process ahead of the writer, and larger batches
+for a bulk load.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Neither
 target is met at M on SQLite on 3 December 2026, on a host slower than the day before and
@@ -124,10 +124,11 @@ rest.
   three runs taken in turns with Datasette's.
 - Since 3 December 2026 the throughput table also gives each server's CPU a request
   answered (its processes' CPU over the same `wrk` runs), which moves less with the host's
-  other tenants than a rate: a learnreport server measured between runs gave 437 to 985
-  requests/s a minute apart, and 2.05 to 3.36 ms of CPU a request.
+  other tenants than a rate: one learnreport server gave 437 to 985 requests/s in three
+  runs a minute apart, and 2.05 to 3.36 ms of CPU a request in three more.
 - What is left, counted in instructions, which do not vary with the host (callgrind, one
-  first page at a time in the process without HTTP): 9.93 million instructions a page.
+  first page at a time in the process without HTTP, the event loop's budget lifted so
+  that no page moves to a thread): 9.93 million instructions a page.
   SQLite stepping through the page's query is 25% of them, making the Python values of its
   101 rows of 22 columns about 17%, orjson 6%; the rest is Python: FastAPI's dependencies
   and routing, SQLAlchemy's execution, the credential, the page's links. `is_completed`
@@ -135,11 +136,12 @@ rest.
   again at every execution, brought it to 9.69 million (2.5% fewer).
 - The page's query alone, best of 15 rounds of 50 in the `sqlite3` module at M: 0.44 ms,
   against 0.21 ms for Datasette's `SELECT *` of 101 results. The result's own columns take
-  0.135 ms, the person's id 0.04 more, the activity's columns 0.14 more (0.045 of it a
-  Bloom filter SQLite builds over the tenant's contents for each query) and `optional`
-  0.10 more. A covering index for `optional`'s lookup saved 0.01 ms; a covering index
-  on contents turned the plan into a scan of the tenant's activities and a sort of all
-  their results, and was dropped.
+  0.135 ms, the person's id 0.04 more, the activity's columns 0.14 more (0.045 of it goes
+  with the condition on the content's kind, for which SQLite builds a Bloom filter over
+  the tenant's contents at each query) and `optional` 0.10 more. A covering index for
+  `optional`'s lookup gave 0.43 ms against 0.44, within the noise; a covering index on
+  contents, which the planner had no statistics for, turned the plan into a scan of the
+  tenant's activities and a sort of all their results, and was dropped.
 - Tried and not kept: the page's JSON built by SQLite itself
   (`json_group_array(json_object(...))`) cost 0.75 to 0.79 ms a page against 0.82 to 0.83
   ms fetched and dumped by orjson; a shorter switch interval of the interpreter lock

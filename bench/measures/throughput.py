@@ -114,8 +114,8 @@ def _wrk(run: Run, server: Server, url: str, header: str | None) -> tuple[float,
     all, as a server slower than its duration does, is taken again five times as long; if
     none completes then either, the rate is zero and the CPU a request unknown (None)."""
     seconds = 2 if run.quick else 10
-    used = server.cpu_seconds()
     for duration in (seconds, 5 * seconds):
+        used = server.cpu_seconds()
         command = ["wrk", "-t1", "-c32", f"-d{duration}s", "--timeout", "30s"]
         if header is not None:
             command += ["-H", header]
