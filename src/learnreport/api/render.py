@@ -2,6 +2,8 @@
 
 Rows come straight from the database as column names and tuples, and go out without a
 pass through pydantic: the database has typed them already, and an export holds millions.
+In JSON and NDJSON each row becomes a struct of its columns (`_record_type`), filled in C
+from the tuple and encoded by msgspec, with no dict in between.
 One renderer per format knows its opening, its rows and its closing: an export is those
 parts in turn, and a page or a record the same rows in the format's envelope, if it has one.
 """
@@ -10,10 +12,9 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from itertools import repeat
 from typing import Any, ClassVar, Final
 
-import orjson
+import msgspec
 from starlette.requests import Request
 
 from learnreport.api.errors import InvalidParameters
@@ -137,7 +138,7 @@ class _Json(_Renderer):
         return b"["
 
     def rows(self, columns: Sequence[str], rows: Sequence[Row], *, first: bool) -> bytes:
-        items = orjson.dumps(_records(columns, rows))[1:-1]
+        items = _ENCODER.encode(_records(columns, rows))[1:-1]
         return items if first else b"," + items
 
     def closing(self) -> bytes:
@@ -154,30 +155,17 @@ class _Json(_Renderer):
         """Without `count` under cursor paging, which does not count the rows."""
         body: dict[str, Any] = {} if count is None else {"count": count}
         body.update(next=next, previous=previous, results=_records(columns, rows))
-        return orjson.dumps(body)
+        return _ENCODER.encode(body)
 
     def one(self, columns: Sequence[str], row: Row) -> bytes:
-        return orjson.dumps(dict(zip(columns, row, strict=True)))
-
-
-_LINE: Final = orjson.OPT_APPEND_NEWLINE
+        return _ENCODER.encode(_records(columns, [row])[0])
 
 
 class _Ndjson(_Renderer):
     media_type = "application/x-ndjson"
 
     def rows(self, columns: Sequence[str], rows: Sequence[Row], *, first: bool) -> bytes:
-        """Dumped in slices of 256 rows, because a line per row slows down as a batch grows.
-
-        Building and dumping 100,000 rows of 15 columns takes 640 ms as one batch, 185 ms
-        as batches of 5,000 and 130 ms in slices of 256 whatever the batch (CPython 3.11,
-        orjson 3.13).
-        """
-        parts = []
-        for start in range(0, len(rows), 256):
-            records = _records(columns, rows[start : start + 256])
-            parts.append(b"".join([orjson.dumps(record, option=_LINE) for record in records]))
-        return b"".join(parts)
+        return _ENCODER.encode_lines(_records(columns, rows))
 
 
 class _Csv(_Renderer):
@@ -305,13 +293,26 @@ def _preference(
     return None if found is None else (found[2], found[0], found[1])
 
 
-def _records(columns: Sequence[str], rows: Iterable[Row]) -> list[dict[str, Any]]:
-    """`map` over `zip` because it is the fastest way found to build the dicts.
+_ENCODER: Final = msgspec.json.Encoder()
 
-    100,000 rows of 15 columns: 99 ms, against 119 ms for a comprehension over
-    `zip(columns, row, strict=True)` and 134 ms for a dict comprehension (CPython 3.11).
+
+def _records(columns: Sequence[str], rows: Iterable[Row]) -> list[msgspec.Struct]:
+    """Each row as a struct of `columns`, which encodes as a JSON object.
+
+    A page of 100 rows of 22 columns took 111 microseconds to build as dicts and encode
+    with orjson, and 31 as structs encoded with msgspec (CPython 3.11, orjson 3.13, msgspec
+    0.23): a struct is filled from the tuple in C, without hashing a key.
     """
-    return list(map(dict, map(zip, repeat(columns), rows)))
+    record = _record_type(tuple(columns))
+    return [record(*row) for row in rows]
+
+
+@lru_cache(maxsize=1024)
+def _record_type(columns: tuple[str, ...]) -> type[msgspec.Struct]:
+    """A struct with a field per column, `c0`, `c1`, ..., encoded under the column's name,
+    which need not be a Python identifier."""
+    fields = [f"c{position}" for position in range(len(columns))]
+    return msgspec.defstruct("Record", fields, rename=dict(zip(fields, columns, strict=True)))
 
 
 _XML_DECLARATION: Final = b'<?xml version="1.0" encoding="utf-8"?>'
