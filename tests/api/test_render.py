@@ -409,6 +409,34 @@ def test_json_values_keep_their_json_types() -> None:
         assert list(orjson.loads(render_one(fmt, columns, row)).values()) == list(row)
 
 
+plain_texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+"""Any text JSON can hold: a lone surrogate is no Unicode scalar value."""
+
+
+@given(st.lists(plain_texts, min_size=1, max_size=6, unique=True), st.data())
+def test_json_keeps_every_column_name_and_text_as_given(
+    columns: list[str], data: st.DataObject
+) -> None:
+    """Column names need not be identifiers: a dialect's fields may hold spaces, capitals,
+    keywords or a leading underscore."""
+    row = tuple(data.draw(plain_texts) for _ in columns)
+    expected = dict(zip(columns, row, strict=True))
+
+    assert orjson.loads(render_one("json", columns, row)) == expected
+    assert orjson.loads(render_one("ndjson", columns, row)) == expected
+    page = orjson.loads(render_page("json", columns, [row, row], count=2, next=None, previous=None))
+    assert page["results"] == [expected, expected]
+    assert list(page["results"][0]) == columns
+
+
+def test_json_names_a_column_by_a_quote_a_backslash_or_a_control_character() -> None:
+    columns = ['say "hi"', "back\\slash", "tab\tkey", "plain"]
+    row = ("a", "b", "c", "d")
+
+    for fmt in ("json", "ndjson"):
+        assert orjson.loads(render_one(fmt, columns, row)) == dict(zip(columns, row, strict=True))
+
+
 # Values in CSV
 
 
