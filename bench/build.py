@@ -13,7 +13,6 @@ import os
 import pickle
 import platform
 import queue
-import resource
 import sys
 import threading
 import time
@@ -117,10 +116,9 @@ def build(size_name: str, backend: str, server: str) -> dict[str, object]:
 
 
 def _cpu_seconds() -> float:
-    """The writing process's CPU time: on a shared host the build's seconds move with
+    """The writing thread's CPU time: on a shared host the build's seconds move with
     whatever else runs, the writer's CPU much less, so two builds compare by it."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return time.thread_time()
 
 
 def _bulk_writer(dbapi_connection: Any, record: Any) -> None:
