@@ -68,94 +68,96 @@ department administrator's per content, counts the rows it sees.
 
 
 WHERE_THE_TIME_GOES = """\
-## Where the time goes, for the targets not met
+## Where the time goes
 
 **Building L in 15 minutes** (17.6 million records through the write path, about 19,600
-records/s). Built in 1,010 s (17,700 records/s), against 2,547 s before December 2026; S
-in 6 s and M in 74 s, against 17 s and 199 s. What changed, each measured on the S or M
-build: the tallies' recount no longer reads a batch's pairs a second time after its write
-(the rows written are put in place in the standings read before it: S from 24,800 to
-29,000 records/s); Python's cyclic garbage collector runs after 100,000 new containers
-instead of 700 (it was 13% of the M build: S to 34,600 records/s); the dataset is
-generated in a second process and handed over through a pipe; uuids the store mints are
-time-ordered (version 7), so their index grows at its end; the build's writer keeps a 1
-GiB page cache and checkpoints every 25,000 pages (M from 78 to 74 s). py-spy with native
-frames over 15 s of the L build at about 6 million records: the inserts 30% (SQLite's
-b-tree inserts and index searches), committing 19% (copying the write-ahead log into the
-database 11%, writing it 6%), the tallies' recount 20% (reading the pairs before the
-write 7%, adding the difference 8%), the rest of the write path (validating, looking up,
-planning) about 20%. The rate falls from 23,500 records/s in the first 100 s to 16,500 to
-17,400 after 500 s. The likely cause, not yet measured apart from the rest: the results'
-and the enrollments' modification times are indexed, and a backfill writes them in no
-order, so a batch dirties a page of each of those indexes per row, written to the log and
-again into the database. Since 3 December the tallies' difference goes through the
-driver's `executemany`, as every bulk write does: S builds within the noise (24,400 and
-26,800 records/s before, 24,800 and 25,600 after, in turns), M builds took 85 s (21,700
-records/s) and 134 s an hour apart on that host; py-spy over a third put adding the
-difference at 6.5% of the build, 5.9 of it in the driver's `executemany`. The build's
-writer is one thread: `vmstat` showed the host's two cores about 55% busy through the
-first. What would move it next: the write path's pure work (validating, converting to
-stored rows, planning) done by a second process ahead of the writer, and larger batches
-for a bulk load.
+records/s). Not met on 3 December 2026: the dataset of the L table above was built in
+1,108 s (16,231 records/s, 1,043 s of the writer's CPU), and in 979 s (18,414 records/s,
+919 s of the writer's CPU) by the same code two hours before, the host's speed moving the
+CPU figure too; 1,056 s that morning with checkpoints every 25,000 pages and SQLite
+analysed at each doubling; 1,010 s on 2 December, another host, in batches of 10,000.
+Against 2,547 s before December 2026. What changed on 3 December, measured on M builds
+taken in turns (the writer's CPU, which moves less than the seconds): batches of 50,000
+records instead of 10,000, as `learnreport import --batch-size 50000` writes them (74 and
+87 s of the writer's CPU against 98 and 111: a batch dirties the pages of the indexes that
+a load writes all over, the modification times, and a page that several of its records
+change goes to the log once); the log copied into the database every 100,000 pages instead
+of 25,000 (79 s against 88 and 89; 78 and 81 with no copy until the end); SQLite analysed
+once at the end rather than at each doubling of the records (the M build within the noise;
+at L each ANALYZE reads every index). Before, since December: the tallies' recount no
+longer reads a batch's pairs a second time after its write; Python's cyclic garbage
+collector runs after 100,000 new containers instead of 700; the dataset is generated in a
+second process and handed over through a pipe; uuids the store mints are time-ordered
+(version 7); the build's writer keeps a 1 GiB page cache.
 
-**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Neither
-target is met at M on SQLite on 3 December 2026, on a host slower than the day before and
-whose speed moved through the day: 678 requests/s against Datasette's 404 (1.68x) in the
-run of the table above, and with the same code for this page 692 against 403 (1.72x), 474
-against 324 (1.46x) and 823 against 453 (1.82x) in three runs earlier that day; the
-servers' CPU a request in those four runs, 2.8 ms against 4.7, 2.8 against 4.7, 3.9
-against 5.7 and 2.3 against 4.1. On 2 December: 1,191 against 833 at M (1.43x, the rate
-met) and 1,105 against 771 at L (1.43x). Profiled on M, SQLite, with `wrk` at 32
-connections (py-spy, the event loop's thread, one worker): the page's own work 55%
-(SQLite stepping through its rows 30%), the credential 18% (the token's claims are
-remembered; loading the principal, which checks the credential is not revoked, is a
-query), sending the answer 11%, the access log 3%, FastAPI's routing and dependencies the
-rest.
+- The writer is one thread and the bound: `top` showed it at 100% of a core and the host
+  about half idle. py-spy over 40 s of the L build at about 11 million records, batches of
+  50,000 and checkpoints every 25,000 pages: inserting 34% (SQLite's b-tree inserts and
+  index searches), committing 16% (mostly copying the log into the database), an ANALYZE
+  8%, the tallies' recount reading the pairs before the write 8%, taking batches from the
+  generating process (waiting for them and unpickling) 8%, the rest of the write path
+  (validating, looking up, planning, adding the tallies' difference) the rest.
+- Tried and not kept: a thread of the build's own copying the log into the database every
+  second (SQLite's passive checkpoint, which runs without the interpreter lock): the
+  writer's commits fell from 16% to 6% of its samples, but the writer stayed at 100% of a
+  core and the build was no faster (14.26 million records after 849 s, against 14.54
+  million after 769 s without it); stopped there.
+- What would move it next: the write path's pure work (validating, converting to stored
+  rows, planning) done by a second process ahead of the writer, which is idle; and the
+  tallies' reading of a batch's pairs before its write, which for people with no results
+  yet finds nothing at the price of an index search per pair.
 
-- Since December 2026 the credential and the page run on the event loop while their
-  queries are quick (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six
-  runs of each, taken in turns, gave 765 to 1,020 requests/s (median 855) against 443 to
-  788 (median 741) with both in threads, at 1.9 to 2.5 ms of the server's CPU a request
-  against 2.4 to 4.2. A department's page that outran the loop's 2 ms goes to a thread,
-  and its shape goes straight there for a minute, so its latency is unchanged (9.0 to
-  12.3 ms p50 against 9.5 to 12.7 in three turns).
-- The host varies more than any change measured here: the same server gave 2.2 to 3.6 ms
-  of CPU a request in 8 s runs a minute apart, so a table's throughput is the median of
-  three runs taken in turns with Datasette's.
-- Since 3 December 2026 the throughput table also gives each server's CPU a request
-  answered (its processes' CPU over the same `wrk` runs), which moves less with the host's
-  other tenants than a rate: one learnreport server gave 437 to 985 requests/s in three
-  runs a minute apart, and 2.05 to 3.36 ms of CPU a request in three more.
-- What is left, counted in instructions, which do not vary with the host (callgrind, one
-  first page at a time in the process without HTTP, the event loop's budget lifted so
-  that no page moves to a thread): 9.93 million instructions a page.
-  SQLite stepping through the page's query is 25% of them, making the Python values of its
-  101 rows of 22 columns about 17%, orjson 6%; the rest is Python: FastAPI's dependencies
-  and routing, SQLAlchemy's execution, the credential, the page's links. `is_completed`
-  written as `state = ? OR state = ?` instead of an `IN` list, which SQLAlchemy expands
-  again at every execution, brought it to 9.69 million (2.5% fewer).
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met on
+SQLite at M and at L in the runs of the tables above (3 December 2026): at M 1,037
+requests/s (runs of 1,037, 1,304 and 951) against Datasette's 343 (3.02x), at 1.8 ms of
+the server's CPU a request against 4.1; at L 1,188 against 196 (6.05x), 1.6 ms against 6.2
+(Datasette gave 771 at L on 2 December, on another host). What moved it that day: the rows
+of a JSON page are msgspec structs filled from the database's tuples, not dicts dumped by
+orjson (`learnreport/api/render.py`): a page of 100 rows of 22 columns took 31
+microseconds to build and encode instead of 111, and a first page, counted in instructions
+in the process (callgrind, without HTTP, the event loop's budget lifted so that no page
+moves to a thread), 8.75 million instead of 9.81 (-10.7%). Earlier the same day, with the
+dicts, on a slower host: 678 against 404 (1.68x), and 1.46x to 1.82x in three runs before;
+on 2 December 1,105 against 771 at L (1.43x). Datasette's own rate moves most with the
+host: 857, 227 and 568 requests/s in three 10 s runs minutes apart, while learnreport's
+stayed within 1,342 to 1,475.
+
+- Where a first page went before that change, in instructions (callgrind as above, one
+  part at a time in the process, 9.81 million in all): its query and rows 61% (SQLite
+  stepping through the query 25%, the driver making the Python values of 101 rows of 22
+  columns about 17%), rendering them 21%, the credential 7%, FastAPI's routing,
+  dependencies and middleware 11%. The change took 1.06 million off the rendering, about
+  half of it.
+- The credential and the page run on the event loop while their queries are quick
+  (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six runs of each, taken
+  in turns, gave 765 to 1,020 requests/s (median 855) against 443 to 788 (median 741) with
+  both in threads. A department's page that outran the loop's 2 ms goes to a thread, and
+  its shape goes straight there for a minute, so its latency is unchanged.
+- The host varies more than most changes measured here, so a table's throughput is the
+  median of three runs taken in turns with Datasette's, beside each server's CPU a request
+  answered (its processes' CPU over the same `wrk` runs), which moves less: one
+  learnreport server gave 437 to 985 requests/s in three runs a minute apart, and 2.05 to
+  3.36 ms of CPU a request in three more.
 - The page's query alone, best of 15 rounds of 50 in the `sqlite3` module at M: 0.44 ms,
   against 0.21 ms for Datasette's `SELECT *` of 101 results. The result's own columns take
   0.135 ms, the person's id 0.04 more, the activity's columns 0.14 more (0.045 of it goes
   with the condition on the content's kind, for which SQLite builds a Bloom filter over
-  the tenant's contents at each query) and `optional` 0.10 more. A covering index for
-  `optional`'s lookup gave 0.43 ms against 0.44, within the noise; a covering index on
-  contents, which the planner had no statistics for, turned the plan into a scan of the
-  tenant's activities and a sort of all their results, and was dropped.
+  the tenant's contents at each query) and `optional` 0.10 more.
 - Tried and not kept: the page's JSON built by SQLite itself
-  (`json_group_array(json_object(...))`) cost 0.75 to 0.79 ms a page against 0.82 to 0.83
-  ms fetched and dumped by orjson; a shorter switch interval of the interpreter lock
-  (0.5 and 2 ms) was within the noise.
-- On PostgreSQL a page runs in threads as before (its queries wait on the network): 266
-  requests/s against 358 for Datasette on the SQLite file (3 December; 343 against 443 on
-  2 December), at 4.2 ms of learnreport's CPU a request, PostgreSQL's own not counted,
-  against Datasette's 5.2. Each request checks out two connections, each checkout pings
-  the server (`pool_pre_ping`) and begins a transaction, besides the queries.
-- What would move it next: fewer b-tree searches per row (a result's key `(tenant_id, id)`
-  is an index beside the table, so each row costs two searches, and its person and content
-  two more each), `optional` kept on the result by the write path instead of a lookup per
-  row, and one connection per request (the credential's and the page's), which on
-  PostgreSQL would also save a round trip for the ping and one for the transaction.
+  (`json_group_array(json_object(...))`), 0.75 to 0.79 ms a page against 0.82 to 0.83 ms
+  fetched and dumped by orjson at the time; each row packed by SQLite into one JSON array
+  (`json_array(...)`) to spare the driver its per-column calls (Python 3.11's `sqlite3`
+  releases the interpreter lock around each column of each row), 4.78
+  million instructions a page fetched against 4.70 plain; covering indexes for `optional`
+  (within the noise) and for the page's join on contents (the planner, without statistics
+  for it, scanned the tenant's activities and sorted all their results); a shorter switch
+  interval of the interpreter lock (within the noise).
+- On PostgreSQL a page runs in threads (its queries wait on the network): 266 requests/s
+  against 358 for Datasette on the SQLite file (3 December, before the msgspec change), at
+  4.2 ms of learnreport's CPU a request, PostgreSQL's own not counted, against 5.2. Each
+  request checks out two connections, each checkout pings the server (`pool_pre_ping`) and
+  begins a transaction, besides the queries; one connection per request would save two of
+  those round trips.
 
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
