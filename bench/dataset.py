@@ -18,11 +18,11 @@ from learnreport.ingest.demo import STATE_WEIGHTS
 
 BATCH = 50_000
 """Records per write batch, as `learnreport import --batch-size 50000` writes them: the
-size a platform team would choose for a first bulk load. At M, batches of 50,000 built in
-82 s where batches of 10,000 took 93 to 110 s on the same host (user CPU 89 s against 98 to
-113 s): each batch dirties the pages of the indexes that a load writes all over (the
-modification times), and a page that several records of one batch change is written to the
-log once."""
+size a platform team would choose for a first bulk load. M builds taken in turns on one
+host used 74 and 87 s of the writer's CPU in batches of 50,000, against 98 and 111 s in
+batches of 10,000: each batch dirties the pages of the indexes that a load writes all over
+(the modification times), and a page that several records of one batch change is written
+to the log once."""
 
 EPOCH = 1_767_225_600
 """2026-01-01T00:00:00Z, the dataset's 'today' (as the demo's), in Unix seconds."""
