@@ -26,7 +26,7 @@ from learnreport.store import bulk, tallies
 from learnreport.store.schema import memberships, sequences
 from learnreport.store.tree import members_below
 from learnreport.store.types import JSONDocument, Timestamp, format_timestamp
-from learnreport.store.uuids import minted
+from learnreport.store.uuids import mint
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,13 +477,13 @@ def _plan(batch: Batch) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     summary = batch.summary = Summary(batch.kind, received=len(batch.rows))
     table = batch.target.table
     has_uuid = "uuid" in table.c
-    inserts, updates = [], []
+    inserts, updates, unnamed = [], [], []
     for index, row in enumerate(batch.rows):
         row["tenant_id"] = batch.tenant_id
         stored = batch.existing.get(row["external_id"])
         if stored is None:
-            if has_uuid:
-                row["uuid"] = row.get("uuid") or minted()
+            if has_uuid and not row.get("uuid"):
+                unnamed.append(row)
             row["created_at"] = row.get("created_at") or row.get("modified_at") or batch.now
             row["modified_at"] = row.get("modified_at") or batch.now
             inserts.append(row)
@@ -507,6 +507,8 @@ def _plan(batch: Batch) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             batch._unchanged.add(index)
         else:
             updates.append(row)
+    for row, uuid in zip(unnamed, mint(len(unnamed)), strict=True):
+        row["uuid"] = uuid
     summary.inserted, summary.updated = len(inserts), len(updates)
     return inserts, updates
 

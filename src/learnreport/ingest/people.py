@@ -36,10 +36,11 @@ def lowercase_emails(batch: Batch) -> None:
 
 def write_custom_fields(batch: Batch) -> None:
     """Replace the custom field values of each user record that carries `custom_fields`."""
+    current = set(batch.current)
     wanted = {
         index: {key: value for key, value in nested["custom_fields"].items() if value is not None}
         for index, nested in enumerate(batch.nested)
-        if nested["custom_fields"] is not None and index in set(batch.current)
+        if nested["custom_fields"] is not None and index in current
     }
     if not wanted:
         return

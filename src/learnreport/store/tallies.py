@@ -47,6 +47,14 @@ Figures = dict[Key, tuple[int, float]]
 PEOPLE_AT_ONCE = 1000
 """People recounted per query when a whole tenant is rebuilt."""
 
+DENSE = 10
+"""Pairs per person from which a write's pairs are read with every other pair of their
+people: a range of each person's index entries is one seek, where each pair is a seek of
+its own. 19,000 pairs of 1,000 people read their stored attempts and enrollments in
+220 ms pair by pair and in 75 ms person by person. A bulk load names most of its people's
+pairs; a daily sync names a few pairs of each of many people, who may hold hundreds more.
+The pairs the write leaves alone add the same before and after it."""
+
 _KEYS = {content_tallies: "content_id", group_tallies: "group_id"}
 
 _LOCK_SPACE = 0x74616C79
@@ -131,6 +139,9 @@ class _Inputs:
     ) -> "_Inputs":
         people = set(people)
         pairs = {pair for pair in pairs if pair[0] not in people}
+        owners = {person for person, _ in pairs}
+        if len(pairs) >= DENSE * len(owners):
+            people, pairs = people | owners, set()
         latest: dict[Pair, Attempt] = {}
         for attempt in _attempts(connection, tenant_id, people, pairs):
             keep_latest(latest, attempt)

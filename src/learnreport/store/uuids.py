@@ -8,14 +8,26 @@ per row; time-ordered ones land at its end, on a few pages.
 
 import os
 import time
-from uuid import UUID
 
 _VERSION = 0x7 << 76
 _VARIANT = 0b10 << 62
+_RANDOM_BYTES = 10
+"""The 74 random bits of each uuid, in whole bytes."""
 
 
 def minted() -> str:
     """A new version 7 uuid, as text."""
-    random = int.from_bytes(os.urandom(10))
-    value = (time.time_ns() // 1_000_000) << 80 | _VERSION | (random >> 64 & 0xFFF) << 64
-    return str(UUID(int=value | _VARIANT | random & (1 << 62) - 1))
+    return mint(1)[0]
+
+
+def mint(count: int) -> list[str]:
+    """`count` new version 7 uuids, as text, from one read of the system's random source:
+    a read per uuid was a fortieth of writing a batch of new enrollments."""
+    stamp = (time.time_ns() // 1_000_000) << 80 | _VERSION | _VARIANT
+    noise = os.urandom(_RANDOM_BYTES * count)
+    minted = []
+    for start in range(0, len(noise), _RANDOM_BYTES):
+        random = int.from_bytes(noise[start : start + _RANDOM_BYTES])
+        text = f"{stamp | (random >> 64 & 0xFFF) << 64 | random & (1 << 62) - 1:032x}"
+        minted.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+    return minted
