@@ -26,6 +26,9 @@ advisory lock) before it fails, unless the engine is given another."""
 sqlite3.register_adapter(bool, int)
 """SQLite stores a boolean as the integer it already is. Without an adapter the driver
 looked for one, raising and clearing two errors, for every boolean of every row written."""
+sqlite3.register_adapter(type(None), lambda value: value)
+"""None is bound as NULL either way; found in the registry, it skips the driver's look for
+`__adapt__` and `__conform__` methods: 280 ns a None, 110 with it."""
 
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
