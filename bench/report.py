@@ -70,42 +70,53 @@ department administrator's per content, counts the rows it sees.
 WHERE_THE_TIME_GOES = """\
 ## Where the time goes
 
-**Building L in 15 minutes** (17.6 million records through the write path, about 19,600
-records/s). Not met on 3 December 2026: the dataset of the L table above was built in
-1,108 s (16,231 records/s, 1,043 s of the writer's CPU), and in 979 s (18,414 records/s,
-919 s of the writer's CPU) by the same code two hours before, the host's speed moving the
-CPU figure too; 1,056 s that morning with checkpoints every 25,000 pages and SQLite
-analysed at each doubling; 1,010 s on 2 December, another host, in batches of 10,000.
-Against 2,547 s before December 2026. What changed on 3 December, measured on M builds
-taken in turns (the writer's CPU, which moves less than the seconds): batches of 50,000
-records instead of 10,000, as `learnreport import --batch-size 50000` writes them (74 and
-87 s of the writer's CPU against 98 and 111: a batch dirties the pages of the indexes that
-a load writes all over, the modification times, and a page that several of its records
-change goes to the log once); the log copied into the database every 100,000 pages instead
-of 25,000 (79 s against 88 and 89; 78 and 81 with no copy until the end); SQLite analysed
-once at the end rather than at each doubling of the records (the M build within the noise;
-at L each ANALYZE reads every index). Before, since December: the tallies' recount no
-longer reads a batch's pairs a second time after its write; Python's cyclic garbage
-collector runs after 100,000 new containers instead of 700; the dataset is generated in a
-second process and handed over through a pipe; uuids the store mints are time-ordered
-(version 7); the build's writer keeps a 1 GiB page cache.
+**Building L in 15 minutes** (17.6 million records through the write path). Met on 3
+December 2026, evening: the dataset of the L table above was built in 761 s (23,780
+records/s, 702 s of the writer's CPU); 867 s that afternoon with the first three changes
+below (py-spy attached for two of its minutes); 979 and 1,108 s the day before, 2,547 s
+before December. The M build's writer took 77 s of CPU before the changes and 50 to 53 s
+after. What changed, each measured on its own:
 
-- The writer is one thread and the bound: `top` showed it at 100% of a core and the host
-  about half idle. py-spy over 40 s of the L build at about 11 million records, batches of
-  50,000 and checkpoints every 25,000 pages: inserting 34% (SQLite's b-tree inserts and
-  index searches), committing 16% (mostly copying the log into the database), an ANALYZE
-  8%, the tallies' recount reading the pairs before the write 8%, taking batches from the
-  generating process (waiting for them and unpickling) 8%, the rest of the write path
-  (validating, looking up, planning, adding the tallies' difference) the rest.
+- The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
+  of people's histories) by its people, a range of each person's index entries, instead of
+  seeking each pair (`learnreport.store.tallies.DENSE`): 19,000 pairs of 1,000 people read
+  their stored attempts and enrollments in 75 ms instead of 220; the M build's writer took
+  53 s of CPU with it and 60 s without, in builds taken one after the other.
+- Writing users' custom fields asked whether each record was current of a list copied for
+  each record, quadratic in the batch: 4.3% of the M build's samples (py-spy).
+- The uuids the store mints come from one read of the system's random source per batch
+  instead of one per uuid (2.5% of the M build's samples).
+- None is bound through an adapter registered for it, and a column every row of a batch
+  leaves empty is left out of its INSERT (five of the results' twenty-four columns in the
+  dataset): 50,000 rows of ten columns, five of them None, went into SQLite in 114 ms
+  plainly, 72 ms with the adapter, 44 ms without the five.
+- The build reads each batch from the generating process into one buffer kept from batch
+  to batch: a new one of each batch's size, mapped afresh by the allocator, was 2.5% of the
+  L build's samples.
+
+Earlier, since December: batches of 50,000 records as `learnreport import --batch-size
+50000` writes them; the log copied into the database every 100,000 pages; SQLite analysed
+once at the end; the tallies' recount not reading a batch's pairs a second time after its
+write; Python's cyclic garbage collector after 100,000 new containers instead of 700; the
+dataset generated in a second process; time-ordered uuids (version 7); a 1 GiB page cache
+for the build's writer.
+
+- The writer is one thread and the bound. py-spy over two minutes of the L build at 12.6
+  to 14.9 million records, with the first three changes: inserting 39% (SQLite's b-tree
+  inserts and index searches), committing 14% (writing the log 8%, copying it into the
+  database 6%), the tallies' recount 19% (reading before the write 8%, computing the
+  standings 6%, adding the difference 3%), taking batches from the generating process 6%,
+  converting records to stored rows 5%, the rest of the write path (validating, looking
+  up, planning) the rest. The M build commits 7% of its time, L twice that: the results'
+  and enrollments' modification times are indexed and a backfill writes them in no order,
+  so the larger those indexes grow, the more distinct pages a batch's rows land on, and a
+  commit writes each of them whole.
 - Tried and not kept: a thread of the build's own copying the log into the database every
   second (SQLite's passive checkpoint, which runs without the interpreter lock): the
-  writer's commits fell from 16% to 6% of its samples, but the writer stayed at 100% of a
-  core and the build was no faster (14.26 million records after 849 s, against 14.54
-  million after 769 s without it); stopped there.
+  writer's commits fell from 16% to 6% of its samples, but the build was no faster.
 - What would move it next: the write path's pure work (validating, converting to stored
-  rows, planning) done by a second process ahead of the writer, which is idle; and the
-  tallies' reading of a batch's pairs before its write, which for people with no results
-  yet finds nothing at the price of an index search per pair.
+  rows) done by the generating process ahead of the writer: 5.6 microseconds of a result
+  and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met on
 SQLite at M and at L in the runs of the tables above (3 December 2026): at M 1,037
