@@ -72,10 +72,10 @@ WHERE_THE_TIME_GOES = """\
 
 **Building L in 15 minutes** (17.6 million records through the write path). Met on 3
 December 2026, evening: the dataset of the L table above was built in 761 s (23,780
-records/s, 702 s of the writer's CPU); 867 s that afternoon with the first three changes
-below (py-spy attached for two of its minutes); 979 and 1,108 s the day before, 2,547 s
-before December. The M build's writer took 77 s of CPU before the changes and 50 to 53 s
-after. What changed, each measured on its own:
+records/s, 702 s of the writer's CPU); 867 s earlier that evening with the first three
+changes below (py-spy attached for two of its minutes); 979 and 1,108 s that afternoon on
+another machine; 2,547 s before December. The M build's writer took 77 s of CPU before
+the changes and 50 to 53 s after. What changed, each measured on its own:
 
 - The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
   of people's histories) by its people, a range of each person's index entries, instead of
@@ -118,21 +118,37 @@ for the build's writer.
   rows) done by the generating process ahead of the writer: 5.6 microseconds of a result
   and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
 
-**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met on
-SQLite at M and at L in the runs of the tables above (3 December 2026): at M 1,037
-requests/s (runs of 1,037, 1,304 and 951) against Datasette's 343 (3.02x), at 1.8 ms of
-the server's CPU a request against 4.1; at L 1,188 against 196 (6.05x), 1.6 ms against 6.2
-(Datasette gave 771 at L on 2 December, on another host). What moved it that day: the rows
-of a JSON page are msgspec structs filled from the database's tuples, not dicts dumped by
-orjson (`learnreport/api/render.py`): a page of 100 rows of 22 columns took 31
-microseconds to build and encode instead of 111, and a first page, counted in instructions
-in the process (callgrind, without HTTP, the event loop's budget lifted so that no page
-moves to a thread), 8.75 million instead of 9.81 (-10.7%). Earlier the same day, with the
-dicts, on a slower host: 678 against 404 (1.68x), and 1.46x to 1.82x in three runs before;
-on 2 December 1,105 against 771 at L (1.43x). Datasette's own rate moves most with the
-host: 857, 227 and 568 requests/s in three 10 s runs minutes apart, while learnreport's
-stayed within 1,342 to 1,475.
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). The 1,000
+is met on SQLite at M and L; the 2x is not. In the runs of the tables above (3 December
+2026, evening) learnreport answered 1,063 requests/s at M (runs of 1,031, 1,063 and 1,069)
+against Datasette's 684 (1.55x), and 1,050 at L against 675 (1.56x), at 1.8 ms of the
+server's CPU a request against Datasette's 2.7 to 2.8 in every run. The same read path
+measured 3.02x at M and 6.05x at L that afternoon on another machine, against a Datasette
+that took 4.1 and 6.2 ms of CPU a request. Datasette has such slow runs on any host: beside
+the PostgreSQL table its three runs gave 749, 221 and 738 requests/s, the 221 at 5.2 ms a
+request. Its steady runs are the fair bar, and 2x of them takes the server's CPU a
+request from 1.8 ms to about 1.4.
 
+- Where a request's CPU goes now (py-spy, Python frames, the first page at L under `wrk`,
+  two workers): the page's query and its rows 42% (SQLite's execution and the driver's
+  making of 101 rows of 22 columns), the credential check 15% (a connection and a query
+  for the credential's current state on every request, so that a revoked credential is
+  refused at once), sending the answer 12% (4.6 of it uvicorn's access log line, which
+  Datasette's server writes too), rendering 4%, routing, middleware and the rest of the
+  dependencies the rest.
+- Measured and not kept: the principal kept for a second per credential and worker, which
+  took the CPU a request from 1.69 to 1.78 ms to 1.53 (1,073 to 1,134 requests/s to 1,246
+  and 1,250 at M, in runs taken in turns); a revoked credential would then be honoured for
+  up to a second more. What remains without that trade: one connection per request for
+  the credential and the page (the credential's own connect and close are 4% of a
+  request), and `optional` kept by the write path on the result (0.10 of the page query's
+  0.44 ms at M).
+- Earlier, on 3 December: the rows of a JSON page became msgspec structs filled from the
+  database's tuples, not dicts dumped by orjson (`learnreport/api/render.py`): a page of
+  100 rows of 22 columns took 31 microseconds to build and encode instead of 111, and a
+  first page, counted in instructions in the process (callgrind, without HTTP, the event
+  loop's budget lifted so that no page moves to a thread), 8.75 million instead of 9.81
+  (-10.7%).
 - Where a first page went before that change, in instructions (callgrind as above, one
   part at a time in the process, 9.81 million in all): its query and rows 61% (SQLite
   stepping through the query 25%, the driver making the Python values of 101 rows of 22
@@ -163,22 +179,24 @@ stayed within 1,342 to 1,475.
   (within the noise) and for the page's join on contents (the planner, without statistics
   for it, scanned the tenant's activities and sorted all their results); a shorter switch
   interval of the interpreter lock (within the noise).
-- On PostgreSQL a page runs in threads (its queries wait on the network): 344 requests/s
-  against 550 for Datasette on the SQLite file (3 December, afternoon; 266 against 358 that
-  morning, before the msgspec change), at 3.3 ms of learnreport's CPU a request,
-  PostgreSQL's own not counted, against Datasette's 3.4. Each request checks out two
-  connections, each checkout pings the server (`pool_pre_ping`) and begins a transaction,
-  besides the queries; one connection per request would save two of those round trips.
+- On PostgreSQL a page runs in threads (its queries wait on the network): 489 requests/s
+  against 738 for Datasette on the SQLite file (3 December, evening; runs of 749, 221 and
+  738, the 221 at 5.2 ms of Datasette's CPU a request against 2.6 in the other two: the
+  slow runs that made the afternoon's ratios), at 2.2 ms of learnreport's CPU a request,
+  PostgreSQL's own not counted. Each request checks out two connections, each checkout
+  pings the server (`pool_pre_ping`) and begins a transaction, besides the queries; one
+  connection per request would save two of those round trips.
 
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
 against the department's memberships (about 2 microseconds a row, 6,268 rows for a page at
-M): 16 ms a page after `VACUUM`, 26 ms before, timed through psycopg. Until December 2026 a pooled
-connection that had run the page five times planned it once for any department, reading
+M): 16 ms a page after `VACUUM`, 26 ms before, timed through psycopg. Until December 2026
+a pooled connection that had run the page five times planned it once for any department, reading
 every row of the department's people and sorting them: 102 to 125 ms. Every statement is
-now planned for its own values. In the run of the table above (3 December 2026, afternoon)
-the page took 19.3 ms p50 (p99 25.3) as the department's administrator and 18.6 ms (p99
-25.3) with `group_name`.
+now planned for its own values. In the run of the table above (3 December 2026, evening)
+the page took 12.6 ms p50 (p99 15.7) as the department's administrator and 13.2 ms (p99
+15.8) with `group_name`; 19.3 and 18.6 ms p50 (p99 25.3) that afternoon, on another
+machine.
 """
 
 
