@@ -42,10 +42,13 @@ REFERENCES = """\
   same values computed, only written by the shell.
 - **Datasette** (under uvicorn, as `datasette serve` runs it, with as many worker processes
   as learnreport) serves the same SQLite file. It is given its fastest form: the tenant's
-  raw `results` table (`?tenant_id=...`), keyset-paged on its primary key with no joins,
-  with `_nocount`, `_nofacet` and `_nosuggest`; the CSV stream is `?_stream=on&_size=max`,
-  timed for a bounded time because it is slow, its rate taken over the rows received. A
-  PostgreSQL run compares with Datasette on the SQLite file of the same dataset.
+  raw `results` table (`?tenant_id=...`) with no joins, with `_nocount`, `_nofacet` and
+  `_nosuggest`, a deep page asked for by a filter on the key (`id__gt=...&_sort=id`,
+  which SQLite seeks, where its `_next` token for the compound key walks the tenant's
+  keys from the first: 1.9 to 3.8 s a page 500,000 rows deep at M); the CSV stream is
+  `?_stream=on&_size=max`, timed for a bounded time because it is slow, its rate taken
+  over the rows received. A PostgreSQL run compares with Datasette on the SQLite file of
+  the same dataset.
 - **Plain SQL aggregates** (`count(*)` by state, by content and state, by group and state
   over the tenant's results) run in the database shell, timed by the shell itself.
 - **Driver executemany** of rows already in their stored form, into the same table with the
@@ -120,14 +123,16 @@ for the build's writer.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). The 1,000
 is met on SQLite at M and L; the 2x is not. In the runs of the tables above (3 December
-2026, evening) learnreport answered 1,063 requests/s at M (runs of 1,031, 1,063 and 1,069)
-against Datasette's 684 (1.55x), and 1,050 at L against 675 (1.56x), at 1.8 ms of the
-server's CPU a request against Datasette's 2.7 to 2.8 in every run. The same read path
-measured 3.02x at M and 6.05x at L that afternoon on another machine, against a Datasette
-that took 4.1 and 6.2 ms of CPU a request. Datasette has such slow runs on any host: beside
-the PostgreSQL table its three runs gave 749, 221 and 738 requests/s, the 221 at 5.2 ms a
-request. Its steady runs are the fair bar, and 2x of them takes the server's CPU a
-request from 1.8 ms to about 1.4.
+2026, evening) learnreport answered 1,220 requests/s at M (runs of 1,182, 1,220 and
+1,225) against Datasette's 842 (1.45x), and 1,138 at L against 791 (1.44x), at 1.6 and
+1.7 ms of the server's CPU a request against Datasette's 2.2 and 2.4: a CPU ratio of 0.65
+to 0.70 in every run of the evening, where 2x needs 0.5. The same read path measured 3.02x
+at M and 6.05x at L that afternoon on another machine, against a Datasette that took 4.1
+and 6.2 ms of CPU a request. Datasette has such slow runs on any host: its first run at
+L this evening gave 215 requests/s at 5.4 ms a request, its next two 801 and 791 at 2.4.
+The median of three keeps one slow run out of a figure; the CPU ratio is the steadier
+measure of the gap. The page half a million rows deep: 1,197 against 804 at M (1.49x),
+1,150 against 783 at L (1.47x).
 
 - Where a request's CPU goes now (py-spy, Python frames, the first page at L under `wrk`,
   two workers): the page's query and its rows 42% (SQLite's execution and the driver's
@@ -179,13 +184,13 @@ request from 1.8 ms to about 1.4.
   (within the noise) and for the page's join on contents (the planner, without statistics
   for it, scanned the tenant's activities and sorted all their results); a shorter switch
   interval of the interpreter lock (within the noise).
-- On PostgreSQL a page runs in threads (its queries wait on the network): 489 requests/s
-  against 738 for Datasette on the SQLite file (3 December, evening; runs of 749, 221 and
-  738, the 221 at 5.2 ms of Datasette's CPU a request against 2.6 in the other two: the
-  slow runs that made the afternoon's ratios), at 2.2 ms of learnreport's CPU a request,
-  PostgreSQL's own not counted. Each request checks out two connections, each checkout
-  pings the server (`pool_pre_ping`) and begins a transaction, besides the queries; one
-  connection per request would save two of those round trips.
+- On PostgreSQL a page runs in threads (its queries wait on the network): 525 requests/s
+  against 836 for Datasette on the SQLite file (3 December, evening; 489 against 738 in a
+  run an hour before, where one of Datasette's three runs gave 221), at 2.1 ms of
+  learnreport's CPU a request, PostgreSQL's own not counted, against Datasette's 2.3.
+  Each request checks out two connections, each checkout pings the server
+  (`pool_pre_ping`) and begins a transaction, besides the queries; one connection per
+  request would save two of those round trips.
 
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
@@ -194,8 +199,8 @@ M): 16 ms a page after `VACUUM`, 26 ms before, timed through psycopg. Until Dece
 a pooled connection that had run the page five times planned it once for any department, reading
 every row of the department's people and sorting them: 102 to 125 ms. Every statement is
 now planned for its own values. In the run of the table above (3 December 2026, evening)
-the page took 12.6 ms p50 (p99 15.7) as the department's administrator and 13.2 ms (p99
-15.8) with `group_name`; 19.3 and 18.6 ms p50 (p99 25.3) that afternoon, on another
+the page took 10.5 ms p50 (p99 12.3) as the department's administrator and 11.3 ms (p99
+13.4) with `group_name`; 19.3 and 18.6 ms p50 (p99 25.3) that afternoon, on another
 machine.
 """
 

@@ -3,10 +3,14 @@ JSON page and for a page half a million rows deep, against Datasette's JSON for 
 page of the tenant's results table.
 
 The first page is measured three times for each server, in turns, and each figure is the
-median of its runs. Datasette is given its fastest form: the raw table, keyset-paged on
-its primary key, with its count, facets and suggestions turned off (`_nocount`,
-`_nofacet`, `_nosuggest`). Both servers run the same number of worker processes. A
-non-2xx answer fails the run: a server answering errors fast is not fast.
+median of its runs. Datasette is given its fastest form: the raw table with its count,
+facets and suggestions turned off (`_nocount`, `_nofacet`, `_nosuggest`), and a deep page
+asked for by a filter on the key (`id__gt=...&_sort=id`). Its own `_next` token for the
+table's compound key (tenant, id) becomes `tenant_id > ? OR (tenant_id = ? AND id > ?)`,
+which SQLite answers by walking the tenant's keys from the first: 1.9 to 3.8 s a page
+500,000 rows deep at M, against 0.03 s by the filter, the same 100 rows. Both servers
+run the same number of worker processes. A non-2xx answer fails the run: a server
+answering errors fast is not fast.
 """
 
 import re
@@ -100,7 +104,7 @@ def _datasette_url(run: Run, depth: int) -> str:
             (run.tenant_id, depth - 1),
         ).scalar_one()
     engine.dispose()
-    return f"{url}&_next={run.tenant_id},{before}"
+    return f"{url}&id__gt={before}&_sort=id"
 
 
 def _wrk(run: Run, server: Server, url: str, header: str | None) -> tuple[float, float | None]:
