@@ -127,7 +127,7 @@ is met on SQLite at M and L; the 2x is not. In the runs of the tables above (3 D
 2026, evening) learnreport answered 1,220 requests/s at M (runs of 1,182, 1,220 and
 1,225) against Datasette's 842 (1.45x), and 1,138 at L against 791 (1.44x), at 1.6 and
 1.7 ms of the server's CPU a request against Datasette's 2.2 and 2.4: a CPU ratio of 0.65
-to 0.70 in every run of the evening, where 2x needs 0.5. The same read path measured 3.02x
+to 0.70 in every SQLite run of the evening, where 2x needs 0.5. The same read path measured 3.02x
 at M and 6.05x at L that afternoon on another machine, against a Datasette that took 4.1
 and 6.2 ms of CPU a request. Datasette has such slow runs on any host: its first run at
 L this evening gave 215 requests/s at 5.4 ms a request, its next two 801 and 791 at 2.4.
@@ -147,8 +147,10 @@ measure of the gap. The page half a million rows deep: 1,197 against 804 at M (1
   and 1,250 at M, in runs taken in turns); a revoked credential would then be honoured for
   up to a second more. What remains without that trade: one connection per request for
   the credential and the page (the credential's own connect and close are 4% of a
-  request), and `optional` kept by the write path on the result (0.10 of the page query's
-  0.44 ms at M).
+  request), `optional` kept by the write path on the result (0.10 of the page query's
+  0.44 ms at M), and fewer b-tree searches per row (a result's key `(tenant_id, id)` is an
+  index beside the table, so each row costs two searches, and its person and content two
+  more each).
 - Earlier, on 3 December: the rows of a JSON page became msgspec structs filled from the
   database's tuples, not dicts dumped by orjson (`learnreport/api/render.py`): a page of
   100 rows of 22 columns took 31 microseconds to build and encode instead of 111, and a
@@ -180,8 +182,8 @@ measure of the gap. The page half a million rows deep: 1,197 against 804 at M (1
   (`json_group_array(json_object(...))`), 0.75 to 0.79 ms a page against 0.82 to 0.83 ms
   fetched and dumped by orjson at the time; each row packed by SQLite into one JSON array
   (`json_array(...)`) to spare the driver its per-column calls (Python 3.11's `sqlite3`
-  releases the interpreter lock around each column of each row), 4.78
-  million instructions a page fetched against 4.70 plain; covering indexes for `optional`
+  releases the interpreter lock around each column of each row), 4.78 million
+  instructions a page fetched against 4.70 plain; covering indexes for `optional`
   (within the noise) and for the page's join on contents (the planner, without statistics
   for it, scanned the tenant's activities and sorted all their results); a shorter switch
   interval of the interpreter lock (within the noise).
@@ -197,8 +199,8 @@ measure of the gap. The page half a million rows deep: 1,197 against 804 at M (1
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
 against the department's memberships (about 2 microseconds a row, 6,268 rows for a page at
 M): 16 ms a page after `VACUUM`, 26 ms before, timed through psycopg. Until December 2026
-a pooled connection that had run the page five times planned it once for any department, reading
-every row of the department's people and sorting them: 102 to 125 ms. Every statement is
+a pooled connection that had run the page five times planned it once for any department,
+reading every row of the department's people and sorting them: 102 to 125 ms. Every statement is
 now planned for its own values. In the run of the table above (3 December 2026, evening)
 the page took 10.5 ms p50 (p99 12.3) as the department's administrator and 11.3 ms (p99
 13.4) with `group_name`; 19.3 and 18.6 ms p50 (p99 25.3) that afternoon, on another

@@ -8,9 +8,8 @@ facets and suggestions turned off (`_nocount`, `_nofacet`, `_nosuggest`), and a 
 asked for by a filter on the key (`id__gt=...&_sort=id`). Its own `_next` token for the
 table's compound key (tenant, id) becomes `tenant_id > ? OR (tenant_id = ? AND id > ?)`,
 which took 1.7 to 3.8 s a page at M, 1,000 rows deep as 500,000, against 0.03 s by the
-filter for the same 100 rows. Both servers
-run the same number of worker processes. A non-2xx answer fails the run: a server
-answering errors fast is not fast.
+filter for the same 100 rows. Both servers run the same number of worker processes. A
+non-2xx answer fails the run: a server answering errors fast is not fast.
 """
 
 import re

@@ -51,9 +51,9 @@ DENSE = 10
 """Pairs per person from which a write's pairs are read with every other pair of their
 people: a range of each person's index entries is one seek, where each pair is a seek of
 its own. 19,000 pairs of 1,000 people read their stored attempts and enrollments in
-220 ms pair by pair and in 75 ms person by person, at M. A bulk load names most of its people's
-pairs; a daily sync names a few pairs of each of many people, who may hold hundreds more.
-The pairs the write leaves alone add the same before and after it."""
+220 ms pair by pair and in 75 ms person by person, at M. A bulk load names most of its
+people's pairs; a daily sync names a few pairs of each of many people, who may hold
+hundreds more. The pairs the write leaves alone add the same before and after it."""
 
 _KEYS = {content_tallies: "content_id", group_tallies: "group_id"}
 
