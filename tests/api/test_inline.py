@@ -108,6 +108,23 @@ def test_a_read_past_the_budget_leaves_the_loop_within_a_few_budgets(engine: sa.
 
 
 @SQLITE_ONLY
+def test_a_quick_connection_stopped_by_the_budget_is_not_given_out_again(
+    engine: sa.Engine,
+) -> None:
+    reads = QuickReads(engine.url)
+    try:
+        with reads.engine.connect() as connection:
+            stopped = connection.connection.driver_connection
+            with pytest.raises(sa.exc.OperationalError), reads.within(inline.BUDGET):
+                connection.execute(SLOW)
+        with reads.engine.connect() as connection:
+            assert connection.connection.driver_connection is not stopped
+            assert count_people(connection) == 0
+    finally:
+        reads.engine.dispose()
+
+
+@SQLITE_ONLY
 def test_the_quick_reader_writes_nothing_and_its_refusal_is_not_retried(
     engine: sa.Engine, tenant: Tenant
 ) -> None:

@@ -73,6 +73,30 @@ def test_the_timeout_is_per_statement_and_the_connection_serves_the_next(
             assert connection.execute(sa.text("SELECT 1")).scalar() == 1
 
 
+ROWS = sa.text(
+    f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {COUNT}) "
+    "SELECT i FROM n"
+)
+"""Rows enough to read for seconds: the timeout stops the statement while they are read."""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_connection_whose_statement_was_stopped_midway_is_not_given_out_again(
+    timed: sa.Engine,
+) -> None:
+    """The driver would prepare the stopped statement anew at each later execution on it."""
+    with timed.connect() as connection:
+        connection.execute(sa.text("SELECT 1")).scalar()
+        kept = connection.connection.driver_connection
+    with timed.connect() as connection:
+        assert connection.connection.driver_connection is kept
+        with pytest.raises(sa.exc.OperationalError, match="interrupted"):
+            connection.execute(ROWS).all()
+    with timed.connect() as connection:
+        assert connection.connection.driver_connection is not kept
+        assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+
+
 def test_an_export_connection_runs_past_the_statement_timeout(
     timed: sa.Engine, backend: str
 ) -> None:

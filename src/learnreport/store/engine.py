@@ -153,6 +153,7 @@ def _sqlite_engine(url: URL, statement_timeout_ms: int, lock_timeout_ms: int) ->
         immediate = connection.get_execution_options().get(WRITES, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    _replace_after_giving_up(engine)
     if statement_timeout_ms:
         seconds = statement_timeout_ms / 1000
 
@@ -206,6 +207,8 @@ class QuickReads:
                 dbapi_connection.execute(f"PRAGMA {pragma}")
             dbapi_connection.set_progress_handler(self._passed, PROGRESS_STEPS)
 
+        _replace_after_giving_up(self.engine)
+
         @sa.event.listens_for(self.engine, "begin")
         def _begin(connection: sa.Connection) -> None:
             # Straight to the driver: through `exec_driver_sql`, as the engine's own hook
@@ -235,6 +238,28 @@ def quick_reads(engine: sa.Engine) -> QuickReads | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     return QuickReads(url)
+
+
+def _replace_after_giving_up(engine: sa.Engine) -> None:
+    """Close a SQLite connection whose statement gave up (`GAVE_UP`) instead of giving it out
+    again: the driver would prepare that statement afresh at every later execution.
+
+    Python's sqlite3 keeps each connection's prepared statements by their SQL, and takes a
+    kept one only if it is not in use. A statement stopped while its rows were read stays
+    marked in use for good: resetting it answers the error it stopped with, and the driver
+    then leaves the mark on. One interrupted first page of modules (a cold cache outruns
+    the quick reader's budget) made every later first page on that connection prepare its
+    query again: 3 of a request's 3 prepares at 1,000,000 results were that and two
+    `ROLLBACK`s, the query's alone 0.13 ms of a 0.42 ms read. A new connection costs its
+    pragmas and a cold page cache, once.
+    """
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _replace(context: sa.engine.ExceptionContext) -> None:
+        error = context.original_exception
+        if isinstance(error, sqlite3.Error) and gave_up(error):
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False
 
 
 def gave_up(error: sa.exc.SQLAlchemyError | sqlite3.Error) -> bool:
