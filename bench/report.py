@@ -75,11 +75,14 @@ WHERE_THE_TIME_GOES = """\
 ## Where the time goes
 
 **Building L in 15 minutes** (17.6 million records through the write path). Met on 3
-December 2026, evening: the dataset of the L table above was built in 761 s (23,780
-records/s, 702 s of the writer's CPU); 867 s earlier that evening with the first three
-changes below (py-spy attached for two of its minutes); 979 and 1,108 s that afternoon on
-another machine; 2,547 s before December. The M build's writer took 77 s of CPU before
-the changes and 50 to 53 s after. What changed, each measured on its own:
+December 2026, evening: L was built in 761 s (23,780 records/s, 702 s of the writer's
+CPU); 867 s earlier that evening with the first three changes below (py-spy attached for
+two of its minutes); 979 and 1,108 s that afternoon on another machine; 2,547 s before
+December. Not met on the host of the L table above (4 December), with the same write
+path: 1,004 s (872 s of the writer's CPU), on a host where M's build took 75 s of the
+writer's CPU against 50 to 53 s on 3 December. The M build's writer took 77 s of CPU
+before the changes and 50 to 53 s after, on 3 December.
+What changed, each measured on its own:
 
 - The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
   of people's histories) by its people, a range of each person's index entries, instead of
@@ -123,34 +126,49 @@ for the build's writer.
   and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). The 1,000
-is met on SQLite at M and L; the 2x is not. In the runs of the tables above (3 December
-2026, evening) learnreport answered 1,220 requests/s at M (runs of 1,182, 1,220 and
-1,225) against Datasette's 842 (1.45x), and 1,138 at L against 791 (1.44x), at 1.6 and
-1.7 ms of the server's CPU a request against Datasette's 2.2 and 2.4: a CPU ratio of 0.65
-to 0.70 in every SQLite run of the evening, where 2x needs 0.5. The same read path measured 3.02x
-at M and 6.05x at L that afternoon on another machine, against a Datasette that took 4.1
-and 6.2 ms of CPU a request. Datasette has such slow runs on any host: its first run at
-L this evening gave 215 requests/s at 5.4 ms a request, its next two 801 and 791 at 2.4.
-The median of three keeps one slow run out of a figure; the CPU ratio is the steadier
-measure of the gap. The page half a million rows deep: 1,197 against 804 at M (1.49x),
-1,150 against 783 at L (1.47x).
+is met on SQLite at M and L; the 2x is not, by a few percent. In the runs of the tables
+above (4 December 2026) learnreport answered 1,304 requests/s at M (runs of 1,216, 1,304
+and 1,382) against Datasette's 673 (1.94x), and 1,212 at L (1,189 to 1,238) against 647
+(1.87x), at 1.46 and 1.56 ms of the server's CPU a request against Datasette's 2.82 and
+2.92: a CPU ratio of 0.52 and 0.53, where 2x needs 0.5. A run at M an hour earlier, with
+the same code, gave 1,284 against 596 (2.15x) at 1.46 ms against 3.20. On 3 December, on
+a faster host (M's build took 53 s of the writer's CPU there, 75 s here), before the
+change below, the CPU ratio was 0.65 to 0.70 (1.45x at M, 1.44x at L). Datasette has slow
+runs on any host: one of its three runs gave 188 requests/s at M and 199 at L, at 6.3
+and 6.1 ms a request. The median of three keeps one slow run out of a figure; the CPU
+ratio is the steadier measure of the gap. The page half a million rows deep: 1,248
+against 611 at L (2.04x); at M Datasette's one run of it was a slow one.
 
-- Where a request's CPU goes now (py-spy, Python frames, the first page at L under `wrk`,
-  two workers): the page's query and its rows 42% (SQLite's execution and the driver's
-  making of 101 rows of 22 columns), the credential check 15% (a connection and a query
-  for the credential's current state on every request, so that a revoked credential is
-  refused at once), sending the answer 12% (4.6 of it uvicorn's access log line, which
-  Datasette's server writes too), rendering 4%, routing, middleware and the rest of the
-  dependencies the rest.
+- What changed on 4 December: a SQLite connection whose statement gave up is closed
+  rather than given out again (`learnreport.store.engine`). Python's `sqlite3` keeps each
+  connection's prepared statements by their SQL and takes a kept one only when it is not
+  in use; a statement interrupted while its rows were read stays marked in use for good.
+  A worker's first page, read with a cold cache, outruns the quick reader's 2 ms budget
+  and is interrupted, and from then on every first page on that connection prepared its
+  query again: a breakpoint on `sqlite3_prepare_v2` counted three prepares a request (two
+  `ROLLBACK`s, which the driver never keeps, and the page's query) before the change, two
+  after. Preparing the page's query costs 0.13 ms of its 0.42 ms read. A first page in the
+  process (no HTTP) took 1.23 to 1.44 ms of CPU after the change against 1.53 to 1.62
+  before; under `wrk` at M, 1.49 ms against 1.95 (1,276 requests/s against 972), runs on
+  the same host an hour apart.
+- Where a request's CPU goes now, timed in the process at M (a first page 1.25 ms): the
+  middleware, routing and a route answering a constant 0.12 ms; the credential check 0.22
+  (its connection, transaction and query 0.11, the rest the dependency and the event
+  loop's reader); the page 0.86: its connection, query and rows through SQLAlchemy 0.63
+  (SQLite and the driver alone 0.42), rendering 0.07, the rest parsing the parameters,
+  the cursor and the links. py-spy attached to a worker weighs the system calls the
+  reader makes (its clock of the thread's CPU time) at a quarter of the samples: a stop
+  it makes lands on them; the timings above do not.
 - Measured and not kept: the principal kept for a second per credential and worker, which
   took the CPU a request from 1.69 to 1.78 ms to 1.53 (1,073 to 1,134 requests/s to 1,246
   and 1,250 at M, in runs taken in turns); a revoked credential would then be honoured for
   up to a second more. What remains without that trade: one connection per request for
-  the credential and the page (the credential's own connect and close are 4% of a
-  request), `optional` kept by the write path on the result (0.10 of the page query's
-  0.44 ms at M), and fewer b-tree searches per row (a result's key `(tenant_id, id)` is an
-  index beside the table, so each row costs two searches, and its person and content two
-  more each).
+  the credential and the page (the credential's own checkout, `BEGIN` and `ROLLBACK` are
+  about 0.06 ms of the 1.25 in the process), the content's kind kept on the result (0.045
+  ms of the page's query at M, more with a larger catalog, see below), `optional` kept by
+  the write path on the result (0.10 of the page query's 0.44 ms at M), and fewer b-tree
+  searches per row (a result's key `(tenant_id, id)` is an index beside the table, so each
+  row costs two searches, and its person and content two more each).
 - Earlier, on 3 December: the rows of a JSON page became msgspec structs filled from the
   database's tuples, not dicts dumped by orjson (`learnreport/api/render.py`): a page of
   100 rows of 22 columns took 31 microseconds to build and encode instead of 111, and a
@@ -177,7 +195,14 @@ measure of the gap. The page half a million rows deep: 1,197 against 804 at M (1
   against 0.21 ms for Datasette's `SELECT *` of 101 results. The result's own columns take
   0.135 ms, the person's id 0.04 more, the activity's columns 0.14 more (0.045 of it goes
   with the condition on the content's kind, for which SQLite builds a Bloom filter over
-  the tenant's contents at each query) and `optional` 0.10 more.
+  the tenant's contents at each query) and `optional` 0.10 more. That filter is built
+  from every activity of the tenant, so a page's cost grows with the catalog: in a copy
+  of M given 20,000 more activities the same query took 1.98 ms, and 0.30 without the
+  condition. Tried: the kind asked in `EXISTS` (no filter, 0.22 ms, but the whole export
+  took 16.5 s instead of 4.9), an outer join tested through `coalesce` (no filter, 0.18
+  ms, but the planner can then no longer start from the content for `module_uuid`), the
+  kind in the index of the join (filtered still). What would remove it: the content's
+  kind kept on the result by the write path, and the condition asked of the result.
 - Tried and not kept: the page's JSON built by SQLite itself
   (`json_group_array(json_object(...))`), 0.75 to 0.79 ms a page against 0.82 to 0.83 ms
   fetched and dumped by orjson at the time; each row packed by SQLite into one JSON array
