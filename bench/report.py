@@ -163,8 +163,9 @@ against 611 at L (2.04x); at M Datasette's one run of it was a slow one.
   took the CPU a request from 1.69 to 1.78 ms to 1.53 (1,073 to 1,134 requests/s to 1,246
   and 1,250 at M, in runs taken in turns); a revoked credential would then be honoured for
   up to a second more. What remains without that trade: one connection per request for
-  the credential and the page (the credential's own checkout, `BEGIN` and `ROLLBACK` are
-  about 0.06 ms of the 1.25 in the process), the content's kind kept on the result (0.045
+  the credential and the page (a prototype sharing the quick reader's connection within a
+  request saved 0.05 to 0.24 ms a first page, median 0.08, in five pairs of runs in the
+  process taken in turns at M), the content's kind kept on the result (0.045
   ms of the page's query at M, more with a larger catalog, see below), `optional` kept by
   the write path on the result (0.10 of the page query's 0.44 ms at M), and fewer b-tree
   searches per row (a result's key `(tenant_id, id)` is an index beside the table, so each
