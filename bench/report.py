@@ -140,7 +140,7 @@ ratio is the steadier measure of the gap. The page half a million rows deep: 1,2
 against 611 at L (2.04x); at M Datasette's one run of it was a slow one.
 
 - What changed on 4 December: a SQLite connection whose statement gave up is closed
-  rather than given out again (`learnreport.store.engine`). Python's `sqlite3` keeps each
+  rather than given out again (`learnreport.store.engine`). Python 3.11's `sqlite3` keeps each
   connection's prepared statements by their SQL and takes a kept one only when it is not
   in use; a statement interrupted while its rows were read stays marked in use for good.
   A worker's first page, read with a cold cache, outruns the quick reader's 2 ms budget

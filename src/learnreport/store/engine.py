@@ -244,14 +244,15 @@ def _replace_after_giving_up(engine: sa.Engine) -> None:
     """Close a SQLite connection whose statement gave up (`GAVE_UP`) instead of giving it out
     again: the driver would prepare that statement afresh at every later execution.
 
-    Python's sqlite3 keeps each connection's prepared statements by their SQL, and takes a
-    kept one only if it is not in use. A statement stopped while its rows were read stays
+    Python 3.11's sqlite3 keeps each connection's prepared statements by their SQL and takes
+    a kept one only if it is not in use. A statement stopped while its rows were read stays
     marked in use for good: resetting it answers the error it stopped with, and the driver
-    then leaves the mark on. One interrupted first page of modules (a cold cache outruns
-    the quick reader's budget) made every later first page on that connection prepare its
-    query again: 3 of a request's 3 prepares at 1,000,000 results were that and two
-    `ROLLBACK`s, the query's alone 0.13 ms of a 0.42 ms read. A new connection costs its
-    pragmas and a cold page cache, once.
+    clears the mark only on success. One interrupted first page of modules (a cold cache
+    outruns the quick reader's budget) made every later first page on that connection
+    prepare its query again: a request prepared three statements at 1,000,000 results, the
+    page's query and two `ROLLBACK`s, where it now prepares the two `ROLLBACK`s; preparing
+    the query is 0.13 ms of a 0.42 ms read. A new connection costs its pragmas and a cold
+    page cache, once.
     """
 
     @sa.event.listens_for(engine, "handle_error")
