@@ -151,21 +151,23 @@ against 611 at L (2.04x); at M Datasette's one run of it was a slow one.
   process (no HTTP) took 1.23 to 1.44 ms of CPU after the change against 1.53 to 1.62
   before; under `wrk` at M, 1.49 ms against 1.95 (1,276 requests/s against 972), runs on
   the same host an hour apart.
-- Where a request's CPU goes now, timed in the process at M (a first page 1.25 ms): the
-  middleware, routing and a route answering a constant 0.12 ms; the credential check 0.22
-  (its connection, transaction and query 0.11, the rest the dependency and the event
-  loop's reader); the page 0.86: its connection, query and rows through SQLAlchemy 0.63
-  (SQLite and the driver alone 0.42), rendering 0.07, the rest parsing the parameters,
-  the cursor and the links. py-spy attached to a worker weighs the system calls the
-  reader makes (its clock of the thread's CPU time) at a quarter of the samples: a stop
-  it makes lands on them; the timings above do not.
+- Also on 4 December: the credential and the page of a request read through one
+  connection of the quick reader and one snapshot (`learnreport.api.inline`,
+  `OneReadPerRequest`), which spares a first page a checkout, a `BEGIN` and a `ROLLBACK`:
+  0.065 ms less CPU in the process at M (median of five pairs of runs taken in turns, 3,000
+  pages each: 1.20 to 1.44 ms against 1.30 to 1.42).
+- Where a request's CPU went, timed in the process at M before that second change (a
+  first page 1.25 ms): the middleware, routing and a route answering a constant 0.12 ms;
+  the credential check 0.22 (its connection, transaction and query 0.11, the rest the
+  dependency and the event loop's reader); the page 0.86: its connection, query and rows
+  through SQLAlchemy 0.63 (SQLite and the driver alone 0.42), rendering 0.07, the rest
+  parsing the parameters, the cursor and the links. py-spy attached to a worker weighs
+  the system calls the reader makes (its clock of the thread's CPU time) at a quarter of
+  the samples: a stop it makes lands on them; the timings above do not.
 - Measured and not kept: the principal kept for a second per credential and worker, which
   took the CPU a request from 1.69 to 1.78 ms to 1.53 (1,073 to 1,134 requests/s to 1,246
   and 1,250 at M, in runs taken in turns); a revoked credential would then be honoured for
-  up to a second more. What remains without that trade: one connection per request for
-  the credential and the page (a prototype sharing the quick reader's connection within a
-  request saved 0.05 to 0.24 ms a first page, median 0.08, in five pairs of runs in the
-  process taken in turns at M), the content's kind kept on the result (0.045
+  up to a second more. What remains without that trade: the content's kind kept on the result (0.045
   ms of the page's query at M, more with a larger catalog, see below), `optional` kept by
   the write path on the result (0.10 of the page query's 0.44 ms at M), and fewer b-tree
   searches per row (a result's key `(tenant_id, id)` is an index beside the table, so each

@@ -12,6 +12,7 @@ import jwt
 import pytest
 import sqlalchemy as sa
 from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
 
 from learnreport.api import inline, tokens
 from learnreport.config import Settings
@@ -38,11 +39,10 @@ class Calls:
         self.threads: list[int] = []
         self.engines: list[sa.Engine] = []
 
-    def __call__(self, engine: sa.Engine) -> Any:
+    def __call__(self, connection: sa.Connection) -> Any:
         self.threads.append(threading.get_ident())
-        self.engines.append(engine)
-        with engine.connect() as connection:
-            return self.read(connection)
+        self.engines.append(connection.engine)
+        return self.read(connection)
 
 
 def run_on_a_loop(engine: sa.Engine, calls: Calls, shape: Hashable = None) -> tuple[Any, int]:
@@ -273,8 +273,10 @@ def test_a_shape_differs_by_filter_and_by_the_rows_its_caller_sees(
 
 @SQLITE_ONLY
 def test_a_read_may_hold_two_connections_at_once(engine: sa.Engine, tenant: Tenant) -> None:
-    def nested(quick: sa.Engine) -> tuple[int, int]:
-        with quick.connect() as outer, quick.connect() as inner:
+    """As the token check does when it loads the signing keys of the connection's engine."""
+
+    def nested(outer: sa.Connection) -> tuple[int, int]:
+        with outer.engine.connect() as inner:
             return count_people(outer), count_people(inner)
 
     async def main() -> tuple[int, int]:
@@ -298,9 +300,8 @@ def test_with_every_quick_connection_taken_a_read_runs_in_a_worker_thread(
             connection.close()
 
     assert answer == 0
-    assert calls.engines[1:] == [engine]
-    assert calls.threads[0] == loop
-    assert calls.threads[1] != loop
+    assert calls.engines == [engine]
+    assert calls.threads[0] != loop
 
 
 @SQLITE_ONLY
@@ -323,3 +324,80 @@ def test_a_signing_key_removed_is_refused_on_the_event_loop_at_once(
 
     with reads.within(1.0) as quick, pytest.raises(tokens.InvalidToken, match="unknown key"):
         tokens.verify(quick, settings, old)
+
+
+def answer_one_request(engine: sa.Engine, steps: list[Callable[[], Any]]) -> list[Any]:
+    """What each step of one HTTP request gave, the request answered through
+    `inline.OneReadPerRequest`; a step is run after the answer has started once `START` is
+    passed."""
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for step in steps:
+            if step is START:
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                continue
+            found = step()
+            seen.append(await found if asyncio.iscoroutine(found) else found)
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+    asyncio.run(inline.OneReadPerRequest(app)(scope, receive, send))
+    return seen
+
+
+def START() -> None:
+    """Marks where the answer starts among a request's steps."""
+
+
+@SQLITE_ONLY
+def test_the_quick_reads_of_one_request_see_one_snapshot(engine: sa.Engine, tenant: Tenant) -> None:
+    def add_someone() -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                users.insert().values(
+                    tenant_id=tenant.id, id=1, external_id="u1", uuid=str(uuid.uuid4()),
+                    status="active", created_at="2026-01-01T00:00:00Z",
+                    modified_at="2026-01-01T00:00:00Z",
+                )
+            )  # fmt: skip
+
+    seen = answer_one_request(
+        engine,
+        [
+            lambda: inline.run(engine, count_people),
+            add_someone,
+            lambda: inline.run(engine, count_people),
+        ],
+    )
+
+    assert seen == [0, None, 0]
+    with engine.connect() as connection:
+        assert count_people(connection) == 1
+
+
+@SQLITE_ONLY
+def test_a_request_gives_its_quick_connection_back_as_its_answer_starts(
+    engine: sa.Engine,
+) -> None:
+    run_on_a_loop(engine, Calls(count_people))
+    reads = inline._quick_reads(engine)
+    assert reads is not None
+
+    seen = answer_one_request(
+        engine,
+        [
+            lambda: inline.run(engine, count_people),
+            reads.engine.pool.checkedout,
+            START,
+            reads.engine.pool.checkedout,
+        ],
+    )
+
+    assert seen == [0, 1, 0]

@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from learnreport import __version__
-from learnreport.api import audit, errors, health, limits, logs, oauth, ratelimit
+from learnreport.api import audit, errors, health, inline, limits, logs, oauth, ratelimit
 from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths, xapi
 from learnreport.collector import collect_less_often
 from learnreport.config import Settings
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
+    app.add_middleware(inline.OneReadPerRequest)
     app.add_middleware(
         limits.Middleware,
         limits=limits.Limits.of(settings),

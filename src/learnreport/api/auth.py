@@ -110,7 +110,7 @@ def _refuse_query_token(request: Request) -> None:
 
 
 def _authorize(
-    engine: sa.Engine,
+    connection: sa.Connection,
     request: Request,
     security_scopes: SecurityScopes,
     settings: Settings,
@@ -122,11 +122,10 @@ def _authorize(
     if TOKEN.fullmatch(token) is None:
         raise _invalid_token("the token is malformed")
     try:
-        claims = tokens.verify(engine, settings, token)
+        claims = tokens.verify(connection.engine, settings, token)
     except tokens.InvalidToken as error:
         raise _invalid_token(str(error)) from None
-    with engine.connect() as connection:
-        principal = load_principal(connection, claims.subject, claims.scopes)
+    principal = load_principal(connection, claims.subject, claims.scopes)
     if principal is None:
         raise _invalid_token("the token's client is unknown or revoked")
     _admit(request, principal, security_scopes.scopes)
@@ -197,7 +196,8 @@ def requires_token_or_key(scope: str, header: str) -> Any:
         if key:
             return _key_principal(request, engine, key, header, scope)
         token = _bearer_token(request, authorization)
-        return _authorize(engine, request, security_scopes, settings, token)
+        with engine.connect() as connection:
+            return _authorize(connection, request, security_scopes, settings, token)
 
     return Security(token_or_key_principal, scopes=[scope])
 
@@ -305,7 +305,8 @@ def requires_company_key(scope: str) -> Any:
                 raise HTTPException(403, f"The API key lacks the scope {scope}.")
             return principal
         token = _bearer_token(request, authorization)
-        return _authorize(engine, request, security_scopes, settings, token)
+        with engine.connect() as connection:
+            return _authorize(connection, request, security_scopes, settings, token)
 
     return Security(company_principal, scopes=[scope])
 

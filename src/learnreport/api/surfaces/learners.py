@@ -150,7 +150,7 @@ async def module_results(
 
 
 def _module_results(
-    engine: sa.Engine, request: Request, cursors: Cursors, principal: Principal
+    connection: sa.Connection, request: Request, cursors: Cursors, principal: Principal
 ) -> Response:
     fmt = render.negotiate(request, ("xml", "json"), default="xml")
     query = _query(request.query_params)
@@ -159,15 +159,14 @@ def _module_results(
     after = cursors.read(token, bound, parameter="pageToken") if token else None
     size = _page_size(request.query_params)
     report = learner_results.report(principal.tenant_id, query)
-    with engine.connect() as connection:
-        if query.department_ids and principal.groups is not None:
-            outside = learner_results.departments_outside(
-                connection, principal.tenant_id, principal.groups, query.department_ids
-            )
-            if outside:
-                raise HTTPException(403, f"departmentIds: not a department you manage: "
-                                         f"{', '.join(outside)}")  # fmt: skip
-        rows, last = base.seek(connection, report, principal, {}, after=after, limit=size)
+    if query.department_ids and principal.groups is not None:
+        outside = learner_results.departments_outside(
+            connection, principal.tenant_id, principal.groups, query.department_ids
+        )
+        if outside:
+            raise HTTPException(403, f"departmentIds: not a department you manage: "
+                                     f"{', '.join(outside)}")  # fmt: skip
+    rows, last = base.seek(connection, report, principal, {}, after=after, limit=size)
     following = None if last is None else cursors.make(last, bound)
     results = [_result(dict(zip(report.names, row, strict=True))) for row in rows]
     if fmt == "json":

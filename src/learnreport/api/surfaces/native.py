@@ -77,7 +77,7 @@ def _list(resource: Resource) -> Callable[..., Awaitable[Response]]:
 
 
 def _page(
-    engine: sa.Engine,
+    connection: sa.Connection,
     resource: Resource,
     request: Request,
     cursors: paging.Cursors,
@@ -85,28 +85,25 @@ def _page(
 ) -> Response:
     fmt = render.negotiate(request)
     total: int | None = None
-    with engine.connect() as connection:
-        report = NATIVE[resource.name].define(connection, principal.tenant_id)
-        criteria = params.parse(request.query_params, report.params(), (*paging.PARAMS, FORMAT))
-        context = paging.context(report.name, principal.tenant_id, criteria)
-        page = paging.read(request.query_params, cursors, context)
-        if page.cursor:
-            rows, last = base.seek(
-                connection, report, principal, criteria, after=page.after, limit=page.page_size
-            )
-            following = None if last is None else _link(request, cursor=cursors.make(last, context))
-            preceding = None
-        else:
-            total = base.count(connection, report, principal, criteria)
-            if page.page > 1 and page.offset >= total:
-                raise InvalidParameters.one("page", f"page {page.page} is past the last page")
-            rows = base.page(
-                connection, report, principal, criteria, offset=page.offset, limit=page.page_size
-            )
-            following = (
-                _link(request, page=page.page + 1) if page.offset + len(rows) < total else None
-            )
-            preceding = _link(request, page=page.page - 1) if page.page > 1 else None
+    report = NATIVE[resource.name].define(connection, principal.tenant_id)
+    criteria = params.parse(request.query_params, report.params(), (*paging.PARAMS, FORMAT))
+    context = paging.context(report.name, principal.tenant_id, criteria)
+    page = paging.read(request.query_params, cursors, context)
+    if page.cursor:
+        rows, last = base.seek(
+            connection, report, principal, criteria, after=page.after, limit=page.page_size
+        )
+        following = None if last is None else _link(request, cursor=cursors.make(last, context))
+        preceding = None
+    else:
+        total = base.count(connection, report, principal, criteria)
+        if page.page > 1 and page.offset >= total:
+            raise InvalidParameters.one("page", f"page {page.page} is past the last page")
+        rows = base.page(
+            connection, report, principal, criteria, offset=page.offset, limit=page.page_size
+        )
+        following = _link(request, page=page.page + 1) if page.offset + len(rows) < total else None
+        preceding = _link(request, page=page.page - 1) if page.page > 1 else None
     body = render.render_page(
         fmt, report.names, rows, count=total, next=following, previous=preceding
     )
@@ -134,13 +131,12 @@ def _detail(resource: Resource) -> Callable[..., Awaitable[Response]]:
 
 
 def _record(
-    engine: sa.Engine, resource: Resource, request: Request, principal: Principal, id: str
+    connection: sa.Connection, resource: Resource, request: Request, principal: Principal, id: str
 ) -> Response:
     fmt = render.negotiate(request)
-    with engine.connect() as connection:
-        report = NATIVE[resource.name].define(connection, principal.tenant_id)
-        criteria = params.parse(request.query_params, _bound(report), (FORMAT,))
-        row = None if "\x00" in id else base.one(connection, report, principal, criteria, id)
+    report = NATIVE[resource.name].define(connection, principal.tenant_id)
+    criteria = params.parse(request.query_params, _bound(report), (FORMAT,))
+    row = None if "\x00" in id else base.one(connection, report, principal, criteria, id)
     if row is None:
         return problem(404, f"No {resource.name} record with id {id!r}.")
     return Response(render.render_one(fmt, report.names, row), media_type=render.MEDIA_TYPES[fmt])
