@@ -126,13 +126,14 @@ for the build's writer.
   and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Not met
-in the runs of the tables above, by a few percent, with both changes of 4 December below:
-1,202 requests/s at M (runs of 1,083, 1,202 and 1,248) against Datasette's 609 (1.98x),
-at 1.59 ms of the server's CPU a request against 3.14; 998 at L (804 to 1,069) against
-472 (2.12x, but 2 requests/s short of 1,000), at 1.91 ms against 4.02. The CPU ratio is
-0.51 at M and 0.47 at L, where 2x needs 0.5. This host's speed moved through the day: the
-same two servers took 1.46 and 2.82 ms a request at M an hour before (1,304 against 673,
-1.94x, with the first change only), and 1.56 and 2.92 at L (1,212 against 647, 1.87x).
+in the runs of the tables above, with both changes of 4 December below. The host's speed
+moved through the day by more than either change: the M table's run (18:41 UTC) gave 463
+requests/s against Datasette's 295 (1.57x), at 2.2 ms of the server's CPU a request
+against 4.0, where the same code 30 minutes before gave 1,202 against 609 (1.98x) at 1.59
+ms against 3.14; the L table's run gave 998 against 472 (2.12x, but 2 requests/s short of
+1,000) at 1.91 ms against 4.02. The CPU ratio was 0.47 to 0.54 in these runs, where 2x
+needs 0.5. With the first change only, an hour before: 1,304 against 673 at M (1.94x) at
+1.46 ms against 2.82, and 1,212 against 647 at L (1.87x) at 1.56 against 2.92.
 On 3 December, on a faster host (M's build took 53 s of the writer's CPU there, 75 s
 here), before both changes, the CPU ratio was 0.65 to 0.70 (1.45x at M, 1.44x at L).
 Datasette has slow runs on any host: one of its three runs at L gave 165 requests/s at
