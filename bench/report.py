@@ -201,12 +201,14 @@ is the steadier measure of the gap.
   with the condition on the content's kind, for which SQLite builds a Bloom filter over
   the tenant's contents at each query) and `optional` 0.10 more. That filter is built
   from every activity of the tenant, so a page's cost grows with the catalog: in a copy
-  of M given 20,000 more activities the same query took 1.98 ms, and 0.30 without the
-  condition. Tried: the kind asked in `EXISTS` (no filter, 0.22 ms, but the whole export
-  took 16.5 s instead of 4.9), an outer join tested through `coalesce` (no filter, 0.18
-  ms, but the planner can then no longer start from the content for `module_uuid`), the
-  kind in the index of the join (filtered still). What would remove it: the content's
-  kind kept on the result by the write path, and the condition asked of the result.
+  of M given 20,000 more activities the same query took 1.98 ms; without `optional`, 1.86
+  ms with the condition and 0.30 without it. Tried, on a query of seven of the page's
+  columns in that copy (1.88 ms with the condition): the kind asked in `EXISTS` (no
+  filter, 0.22 ms, but reading all of M's modules rows through that query took 16.5 s
+  instead of 4.9), an outer join tested through `coalesce` (no filter, 0.18 ms, but the
+  planner can then no longer start from the content for `module_uuid`), the kind in the
+  index of the join (filtered still). What would remove it: the content's kind kept on
+  the result by the write path, and the condition asked of the result.
 - Tried and not kept: the page's JSON built by SQLite itself
   (`json_group_array(json_object(...))`), 0.75 to 0.79 ms a page against 0.82 to 0.83 ms
   fetched and dumped by orjson at the time; each row packed by SQLite into one JSON array
