@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from learnreport.ingest import BatchRejected, ingest, upsert
 from learnreport.ingest.batches import canonical
 from learnreport.ingest.kinds import TARGETS
-from learnreport.store.schema import groups, results, users
+from learnreport.store.schema import contents, groups, results, users
 from learnreport.store.tenants import Tenant
 
 
@@ -173,6 +173,35 @@ def test_emails_are_stored_in_lower_case_and_unique_within_a_batch(
     ingest(engine, tenant.id, "users", [{"id": "u1", "email": "Ann@X.com"}])
     with engine.connect() as connection:
         assert connection.execute(sa.select(users.c.email)).scalar_one() == "ann@x.com"
+
+
+def test_a_result_keeps_its_contents_kind_when_written_and_when_moved_to_another_content(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    ingest(engine, tenant.id, "skills", [{"id": "k1", "name": "Skill"}])
+    ingest(engine, tenant.id, "results", [
+        {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "completed"},
+        {"id": "r2", "user_id": "u2", "content_id": "k1", "state": "completed"},
+    ])  # fmt: skip
+    kinds = stored_kinds(engine, tenant)
+    assert kinds == {"r1": ("activity", "activity"), "r2": ("skill", "skill")}
+
+    ingest(engine, tenant.id, "results", [
+        {"id": "r1", "user_id": "u1", "content_id": "k1", "state": "completed"},
+    ])  # fmt: skip
+    assert stored_kinds(engine, tenant)["r1"] == ("skill", "skill")
+
+
+def stored_kinds(engine: sa.Engine, tenant: Tenant) -> dict[str, tuple[str, str]]:
+    """Each result's copy of its content's kind beside the catalog's own."""
+    query = (
+        sa.select(results.c.external_id, results.c.content_kind, contents.c.kind)
+        .join(contents, sa.and_(contents.c.tenant_id == results.c.tenant_id,
+                                contents.c.id == results.c.content_id))
+        .where(results.c.tenant_id == tenant.id)
+    )  # fmt: skip
+    with engine.connect() as connection:
+        return {external: (copied, kind) for external, copied, kind in connection.execute(query)}
 
 
 def test_a_kind_the_write_path_does_not_know_is_refused(engine: sa.Engine, tenant: Tenant) -> None:

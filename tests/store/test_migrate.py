@@ -1,9 +1,11 @@
 """The shipped migrations bring any database, empty or current, to the newest schema."""
 
 import sqlalchemy as sa
+from alembic import command
 
-from learnreport.store.migrate import current_revision, head_revision, upgrade
-from learnreport.store.schema import metadata
+from learnreport.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from learnreport.store.schema import contents, metadata, results
+from learnreport.store.tenants import Tenant
 
 
 def test_upgrade_brings_an_empty_database_to_head(empty_engine: sa.Engine) -> None:
@@ -31,6 +33,26 @@ def test_upgrade_of_a_database_at_head_changes_nothing(empty_engine: sa.Engine) 
 def test_migrated_database_is_at_the_head_revision(engine: sa.Engine) -> None:
     assert head_revision(engine) is not None
     assert current_revision(engine) == head_revision(engine)
+
+
+def test_results_stored_before_their_content_kind_was_kept_get_it_from_the_catalog(
+    engine: sa.Engine, world: Tenant
+) -> None:
+    command.downgrade(alembic_config(engine), "0004")
+    assert "content_kind" not in {c["name"] for c in sa.inspect(engine).get_columns("results")}
+
+    upgrade(engine)
+
+    query = (
+        sa.select(results.c.content_kind, contents.c.kind, sa.func.count())
+        .join(contents, sa.and_(contents.c.tenant_id == results.c.tenant_id,
+                                contents.c.id == results.c.content_id))
+        .group_by(results.c.content_kind, contents.c.kind)
+    )  # fmt: skip
+    with engine.connect() as connection:
+        pairs = {(copied, kind): count for copied, kind, count in connection.execute(query)}
+    assert all(copied == kind for copied, kind in pairs)
+    assert len(pairs) > 1
 
 
 def _schema(engine: sa.Engine) -> dict[str, object]:

@@ -37,6 +37,9 @@ class Reference:
     column: str
     noun: str
     kinds: tuple[str, ...] = ()
+    kind_column: str | None = None
+    """Where the referred content's kind is copied, so that a report of one kind of content
+    reads it from the row instead of from the catalog."""
 
 
 @dataclass(frozen=True)
@@ -454,6 +457,8 @@ def _resolve_references(batch: Batch, batch_ids: dict[str, int]) -> None:
                 batch.error(index, field_name, f"{key!r} is a {hit[1]}; expected a {expected}")
             else:
                 row[reference.column] = hit[0]
+                if reference.kind_column:
+                    row[reference.kind_column] = hit[1]
 
 
 def lookup(

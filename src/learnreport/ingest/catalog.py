@@ -15,8 +15,8 @@ from learnreport.store.uuids import minted
 LEARNING = ("activity", "course")
 
 
-def content(noun: str, kinds: tuple[str, ...] = ()) -> Reference:
-    return Reference(contents, "content_id", noun, kinds)
+def content(noun: str, kinds: tuple[str, ...] = (), kind_column: str | None = None) -> Reference:
+    return Reference(contents, "content_id", noun, kinds, kind_column)
 
 
 def _resolve_children(batch: Batch, part: str, key: str, kinds: tuple[str, ...]) -> None:

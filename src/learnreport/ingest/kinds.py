@@ -91,7 +91,10 @@ TARGETS: dict[str, Target] = {
         results,
         ResultRecord,
         person="user_id",
-        references={"user_id": _USER, "content_id": catalog.content("content", catalog.RESULTABLE)},
+        references={
+            "user_id": _USER,
+            "content_id": catalog.content("content", catalog.RESULTABLE, "content_kind"),
+        },
         tallied=True,
     ),
 }

@@ -75,7 +75,11 @@ def in_words(
 
 
 def of_kind(*kinds: str) -> sa.ColumnElement[bool]:
-    return c.kind.in_(kinds) if len(kinds) > 1 else c.kind == kinds[0]
+    """Asked of the result's own copy of its content's kind: asked of the catalog, SQLite
+    builds a filter of every content of those kinds in the tenant for each query, so that a
+    page's cost grew with the catalog (1.98 ms for a first page instead of 0.41 with
+    20,000 more activities at M)."""
+    return sa.or_(*(r.content_kind == kind for kind in kinds))
 
 
 PERSON_FILTERS = (

@@ -313,6 +313,12 @@ results = sa.Table(
     sa.Column("external_id", sa.String(255), nullable=False),
     sa.Column("user_id", sa.Integer, nullable=False),
     sa.Column("content_id", sa.Integer, nullable=False),
+    sa.Column(
+        "content_kind",
+        sa.String(16),
+        nullable=False,
+        comment="The content's kind, which never changes, copied by the write path.",
+    ),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("state", sa.String(24), nullable=False),
     sa.Column("progress", sa.Float, nullable=False),
@@ -339,6 +345,7 @@ results = sa.Table(
     sa.Index(None, "tenant_id", "content_id"),
     sa.Index(None, "tenant_id", "modified_at"),
     _one_of("state", tuple(ResultState)),
+    _one_of("content_kind", CONTENT_KINDS),
     comment="One row per user x content x attempt: a reset starts a new attempt with a new id.",
 )
 
