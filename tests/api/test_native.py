@@ -216,6 +216,8 @@ def test_rows_carry_every_field_of_the_page(client: TestClient, owner: dict[str,
     assert group["extra"] == {"cost_center": "1001"}
     mandatory = client.get(f"{API}/modules/r1/", headers=owner).json()
     assert (mandatory["optional"], mandatory["is_completed"]) == (False, True)
+    not_enrolled = client.get(f"{API}/modules/r5/", headers=owner).json()
+    assert not_enrolled["optional"] is False, "TinQwise: optional default on 'false'"
 
 
 def test_a_record_of_another_tenant_is_not_found(client: TestClient, owner: dict[str, str]) -> None:

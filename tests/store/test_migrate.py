@@ -3,8 +3,9 @@
 import sqlalchemy as sa
 from alembic import command
 
+from learnreport.domain.states import enrollment_type
 from learnreport.store.migrate import alembic_config, current_revision, head_revision, upgrade
-from learnreport.store.schema import contents, metadata, results
+from learnreport.store.schema import contents, enrollments, metadata, results
 from learnreport.store.tenants import Tenant
 
 
@@ -53,6 +54,31 @@ def test_results_stored_before_their_content_kind_was_kept_get_it_from_the_catal
         pairs = {(copied, kind): count for copied, kind, count in connection.execute(query)}
     assert all(copied == kind for copied, kind in pairs)
     assert len(pairs) > 1
+
+
+def test_results_stored_before_their_enrollment_type_was_kept_get_it_from_their_enrollments(
+    engine: sa.Engine, world: Tenant
+) -> None:
+    command.downgrade(alembic_config(engine), "0005")
+
+    upgrade(engine)
+
+    e, r = enrollments.c, results.c
+    with engine.connect() as connection:
+        current = connection.execute(
+            sa.select(e.tenant_id, e.user_id, e.content_id, e.mandatory).where(
+                e.unenrolled_at.is_(None)
+            )
+        ).all()
+        kept = connection.execute(
+            sa.select(r.tenant_id, r.user_id, r.content_id, r.enrollment_type)
+        ).all()
+    flags: dict[tuple[int, int, int], list[bool]] = {}
+    for tenant_id, person, content, mandatory in current:
+        flags.setdefault((tenant_id, person, content), []).append(mandatory)
+    expected = [enrollment_type(flags.get(tuple(row[:3]), [])).value for row in kept]
+    assert [row.enrollment_type for row in kept] == expected
+    assert len(set(expected)) == 3
 
 
 def _schema(engine: sa.Engine) -> dict[str, object]:

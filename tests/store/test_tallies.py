@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from learnreport.domain.access import Principal, RoleName
+from learnreport.domain.states import enrollment_type
 from learnreport.ingest import BatchRejected, ingest, upsert
 from learnreport.ingest.erasure import erase_person
 from learnreport.reports import analyse
@@ -25,6 +26,8 @@ from learnreport.reports.analyse import GroupBy, Query, Tally
 from learnreport.store import tallies, tenants
 from learnreport.store.engine import writing
 from learnreport.store.schema import content_tallies, group_tallies, groups
+from learnreport.store.schema import enrollments as enrollments_table
+from learnreport.store.schema import results as results_table
 from learnreport.store.tenants import Tenant
 
 PEOPLE = ["u1", "u2", "u3"]
@@ -194,6 +197,35 @@ def test_the_kept_tallies_equal_a_recount_from_nothing(
     with engine.begin() as connection:
         tallies.rebuild(connection, tenant.id)
     assert _stored(engine, tenant) == kept
+
+
+@pytest.mark.parametrize("dense", [tallies.DENSE, 1], ids=["pair_by_pair", "person_by_person"])
+@any_writes
+def test_each_result_keeps_the_enrollment_type_its_pairs_current_enrollments_give(
+    engine: sa.Engine, chosen: list[tuple[str, Any]], dense: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tallies, "DENSE", dense)
+    tenant = _written(engine, chosen)
+    e, r = enrollments_table.c, results_table.c
+    with engine.connect() as connection:
+        current = connection.execute(
+            sa.select(e.user_id, e.content_id, e.mandatory).where(
+                e.tenant_id == tenant.id, e.unenrolled_at.is_(None)
+            )
+        ).all()
+        kept = connection.execute(
+            sa.select(r.external_id, r.user_id, r.content_id, r.enrollment_type).where(
+                r.tenant_id == tenant.id
+            )
+        ).all()
+    flags: dict[tuple[int, int], list[bool]] = {}
+    for person, content, mandatory in current:
+        flags.setdefault((person, content), []).append(mandatory)
+    expected = {
+        external: enrollment_type(flags.get((person, content), [])).value
+        for external, person, content, _ in kept
+    }
+    assert {external: kind for external, _, _, kind in kept} == expected
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

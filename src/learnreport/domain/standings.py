@@ -42,17 +42,25 @@ def standings(
     latest: dict[Pair, Attempt] = {}
     for attempt in attempts:
         keep_latest(latest, attempt)
+    enrolled = enrollment_types(current_enrollments)
+    found: dict[Pair, Standing] = {}
+    for pair, last in latest.items():
+        found[pair] = Standing(last[3], enrolled.get(pair, EnrollmentType.NOT_ENROLLED), last[4])
+    for pair, kind in enrolled.items():
+        if pair not in latest:
+            found[pair] = Standing(ResultState.NOT_STARTED.value, kind, 0.0)
+    return found
+
+
+def enrollment_types(
+    current_enrollments: Iterable[tuple[int, int, bool]],
+) -> dict[Pair, EnrollmentType]:
+    """The enrollment type of every pair with a current enrollment, from the mandatory flag
+    of each; a pair without one is `NOT_ENROLLED`."""
     mandatory: dict[Pair, bool] = {}
     for person, content, flag in current_enrollments:
         mandatory[(person, content)] = mandatory.get((person, content), False) or bool(flag)
-    found: dict[Pair, Standing] = {}
-    for pair, last in latest.items():
-        flags = [] if pair not in mandatory else [mandatory[pair]]
-        found[pair] = Standing(last[3], enrollment_type(flags), last[4])
-    for pair, flag in mandatory.items():
-        if pair not in latest:
-            found[pair] = Standing(ResultState.NOT_STARTED.value, enrollment_type([flag]), 0.0)
-    return found
+    return {pair: enrollment_type([flag]) for pair, flag in mandatory.items()}
 
 
 def keep_latest(latest: dict[Pair, Attempt], attempt: Attempt) -> None:

@@ -6,15 +6,14 @@ columns from this one source.
 """
 
 from collections.abc import Mapping
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from learnreport.domain.states import DONE_STATES
+from learnreport.domain.states import DONE_STATES, EnrollmentType
 from learnreport.reports.base import Column, Report, within_tenant
 from learnreport.reports.filters import AnyOf, Between, Filter, InGroups
-from learnreport.store.schema import contents, enrollments, results, users
+from learnreport.store.schema import contents, results, users
 
 r = results.c
 c = contents.c
@@ -36,32 +35,9 @@ IS_COMPLETED = sa.or_(*(r.state == state for state in sorted(DONE_STATES)))
 again at each execution, 2.5% of the instructions of a first page of modules."""
 
 
-def _most_mandatory() -> sa.ScalarSelect[Any]:
-    """1 when one of the row's person's current enrollments in its content is mandatory, 0
-    when there are some and none is, NULL when there is none: one probe of the enrollments'
-    index per row.
-
-    `OFFSET 0` keeps PostgreSQL from hashing the check: expecting thousands of rows below a
-    page's `LIMIT`, it read every current enrollment of the database into a hash table for
-    each department page (60 of the 65 ms of such a page at size S), where probing the
-    index for the page's 101 rows costs a fraction of a millisecond. An export is as fast
-    either way (1.30 to 1.36 s at S), and SQLite's plans do not change."""
-    e = enrollments.c
-    return (
-        sa.select(sa.func.max(sa.case((e.mandatory.is_(sa.true()), 1), else_=0)))
-        .where(
-            e.tenant_id == r.tenant_id,
-            e.user_id == r.user_id,
-            e.content_id == r.content_id,
-            e.unenrolled_at.is_(None),
-        )
-        .offset(0)
-        .scalar_subquery()
-    )
-
-
-IS_OPTIONAL = _most_mandatory() == 0
-"""`domain.results.is_optional` in SQL."""
+IS_OPTIONAL = r.enrollment_type == EnrollmentType.OPTIONAL.value
+"""`domain.results.is_optional` in SQL, from the pair's enrollment type that the write path
+keeps on each result (`store.tallies`)."""
 
 
 def in_words(

@@ -321,6 +321,13 @@ results = sa.Table(
     ),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("state", sa.String(24), nullable=False),
+    sa.Column(
+        "enrollment_type",
+        sa.String(12),
+        nullable=False,
+        comment="How the person's current enrollments in the content make it to them, kept "
+        "by the write path (learnreport.store.tallies).",
+    ),
     sa.Column("progress", sa.Float, nullable=False),
     sa.Column("score", sa.Float),
     sa.Column("grade", sa.String(63)),
@@ -346,6 +353,7 @@ results = sa.Table(
     sa.Index(None, "tenant_id", "modified_at"),
     _one_of("state", tuple(ResultState)),
     _one_of("content_kind", CONTENT_KINDS),
+    _one_of("enrollment_type", tuple(EnrollmentType)),
     comment="One row per user x content x attempt: a reset starts a new attempt with a new id.",
 )
 
