@@ -80,7 +80,7 @@ def report(
     """A native report as the tenant's owner sees it, filtered as its HTTP export would be;
     raises `api.errors.InvalidParameters` naming each bad filter."""
     found: Report = NATIVE[name].define(connection, tenant.id)
-    criteria = params.parse(QueryParams(list(filters)), found.params(), ())
+    criteria = params.parse(QueryParams(list(filters)), found.params, ())
     arrow = tuple(_PYTHON.get(column.type, pa.string()) for column in found.columns)
     owner = _owner(tenant)
 

@@ -14,7 +14,6 @@ query.
 """
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,7 +104,7 @@ class Cursors:
 
     def _sign(self, payload: str, context: bytes) -> bytes:
         message = payload.encode() + b"\x00" + context
-        return hmac.new(self._secret, message, hashlib.sha256).digest()[:16]
+        return hmac.digest(self._secret, message, "sha256")[:16]
 
 
 def _encode(data: bytes) -> str:

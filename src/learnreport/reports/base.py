@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,8 +70,10 @@ class Report:
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
 
-    def params(self) -> list[Param]:
-        return [param for report_filter in self.filters for param in report_filter.params()]
+    @cached_property
+    def params(self) -> tuple[Param, ...]:
+        """Kept with the report: every page of it parses its query against them."""
+        return tuple(param for report_filter in self.filters for param in report_filter.params())
 
 
 def within_tenant(

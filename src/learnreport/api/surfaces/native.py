@@ -86,7 +86,7 @@ def _page(
     fmt = render.negotiate(request)
     total: int | None = None
     report = NATIVE[resource.name].define(connection, principal.tenant_id)
-    criteria = params.parse(request.query_params, report.params(), (*paging.PARAMS, FORMAT))
+    criteria = params.parse(request.query_params, report.params, (*paging.PARAMS, FORMAT))
     context = paging.context(report.name, principal.tenant_id, criteria)
     page = paging.read(request.query_params, cursors, context)
     if page.cursor:
@@ -155,7 +155,7 @@ def _export(resource: Resource) -> Callable[..., Response]:
     ) -> Response:
         fmt = render.negotiate(request)
         report = _report(engine, resource, principal)
-        criteria = params.parse(request.query_params, report.params(), (FORMAT,))
+        criteria = params.parse(request.query_params, report.params, (FORMAT,))
 
         def chunks() -> Generator[bytes, None, None]:
             with exporting(engine) as connection:
