@@ -136,6 +136,8 @@ def reference(engine: sa.Engine, tenant_id: int, count: int) -> float:
             "external_id": record["id"],
             "user_id": users[record["user_id"]],
             "content_id": contents[record["content_id"]],
+            "content_kind": "activity",
+            "enrollment_type": "NOT_ENROLLED",
             "score": None,
             "grade": None,
             "views": 0,
