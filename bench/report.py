@@ -74,14 +74,14 @@ department administrator's per content, counts the rows it sees.
 WHERE_THE_TIME_GOES = """\
 ## Where the time goes
 
-**Building L in 15 minutes** (17.6 million records through the write path). Met on 3
-December 2026, evening: L was built in 761 s (23,780 records/s, 702 s of the writer's
-CPU); 867 s earlier that evening with the first three changes below (py-spy attached for
-two of its minutes); 979 and 1,108 s that afternoon on another machine; 2,547 s before
-December. Not met on the host of the L table above (4 December), with the same write
-path: 1,004 s (872 s of the writer's CPU), on a host where M's build took 75 s of the
-writer's CPU against 50 to 53 s on 3 December. The M build's writer took 77 s of CPU
-before the changes and 50 to 53 s after, on 3 December.
+**Building L in 15 minutes** (17.6 million records through the write path). Met on 4
+December 2026, evening: L was built in 741 s (24,560 records/s, 683 s of the writer's
+CPU), with each result's content kind and enrollment type kept by the write path (M, in
+builds of the same hour: 57 s with both, 60 s with the kind only, 57 s with neither). Met on 3 December, evening, in
+761 s; not met on a slower host earlier on 4 December, with the same write path as on 3
+December: 1,004 s (872 s of the writer's CPU, on a host where M's build took 75 s of the
+writer's CPU against 50 to 53 s on 3 December). 2,547 s before December. The M build's
+writer took 77 s of CPU before the changes below and 50 to 53 s after, on 3 December.
 What changed, each measured on its own:
 
 - The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
@@ -125,90 +125,55 @@ for the build's writer.
   rows) done by the generating process ahead of the writer: 5.6 microseconds of a result
   and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
 
-**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Not met
-in the runs of the tables above, with both changes of 4 December below. The host's speed
-moved through the day by more than either change: the M table's run (18:41 UTC) gave 463
-requests/s against Datasette's 295 (1.57x), at 2.2 ms of the server's CPU a request
-against 4.0, where the same code 30 minutes before gave 1,202 against 609 (1.98x) at 1.59
-ms against 3.14; the L table's run gave 998 against 472 (2.12x, but 2 requests/s short of
-1,000) at 1.91 ms against 4.02. The CPU ratio was 0.47 to 0.54 in these runs, where 2x
-needs 0.5. With the first change only, an hour before: 1,304 against 673 at M (1.94x) at
-1.46 ms against 2.82, and 1,212 against 647 at L (1.87x) at 1.56 against 2.92.
-On 3 December, on a faster host (M's build took 53 s of the writer's CPU there, 75 s
-here), before both changes, the CPU ratio was 0.65 to 0.70 (1.45x at M, 1.44x at L).
-Datasette has slow runs on any host: one of its three runs at L gave 165 requests/s at
-7.1 ms a request. The median of three keeps one slow run out of a figure; the CPU ratio
-is the steadier measure of the gap.
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met at M
+on 4 December 2026, evening: 1,658 requests/s against Datasette's 814 (2.04x), at 1.1 ms
+of the server's CPU a request against 2.3 (ratio 0.49). Earlier that day, on a slower
+host, the CPU ratio was 0.47 to 0.54, and on 3 December 0.65 to 0.70 (1.45x at M). Each
+change below was measured in runs of both versions taken in turns (bench servers, `wrk`
+at 32 connections for 10 s, three rounds, the median), on the same host. The host's speed
+moves by more than most of them through a day, so the CPU a request, which moves less
+than the rate, is the measure of the gap; Datasette has slow runs on any host (one of its
+three runs at L gave 165 requests/s at 7.1 ms a request), which the median of three keeps
+out of a figure.
 
-- What changed on 4 December: a SQLite connection whose statement gave up is closed
-  rather than given out again (`learnreport.store.engine`). Python 3.11's `sqlite3` keeps each
-  connection's prepared statements by their SQL and takes a kept one only when it is not
-  in use; a statement interrupted while its rows were read stays marked in use for good.
-  A worker's first page, read with a cold cache, outruns the quick reader's 2 ms budget
-  and is interrupted, and from then on every first page on that connection prepared its
-  query again: a breakpoint on `sqlite3_prepare_v2` counted three prepares a request (two
-  `ROLLBACK`s, which the driver never keeps, and the page's query) before the change, two
-  after. Preparing the page's query costs 0.13 ms of its 0.42 ms read. A first page in the
-  process (no HTTP) took 1.23 to 1.44 ms of CPU after the change against 1.53 to 1.62
-  before; under `wrk` at M, 1.49 ms against 1.95 (1,276 requests/s against 972), runs on
-  the same host an hour apart.
-- Also on 4 December: the credential and the page of a request read through one
-  connection of the quick reader and one snapshot (`learnreport.api.inline`,
-  `OneReadPerRequest`), which spares a first page a checkout, a `BEGIN` and a `ROLLBACK`:
-  0.065 ms less CPU in the process at M (median of five pairs of runs taken in turns, 3,000
-  pages each: 1.20 to 1.44 ms against 1.30 to 1.42).
-- Where a request's CPU went, timed in the process at M before that second change (a
-  first page 1.25 ms): the middleware, routing and a route answering a constant 0.12 ms;
-  the credential check 0.22 (its connection, transaction and query 0.11, the rest the
-  dependency and the event loop's reader); the page 0.86: its connection, query and rows
-  through SQLAlchemy 0.63 (SQLite and the driver alone 0.42), rendering 0.07, the rest
-  parsing the parameters, the cursor and the links. py-spy attached to a worker weighs
-  the system calls the reader makes (its clock of the thread's CPU time) at a quarter of
-  the samples: a stop it makes lands on them; the timings above do not.
-- Measured and not kept: the principal kept for a second per credential and worker, which
-  took the CPU a request from 1.69 to 1.78 ms to 1.53 (1,073 to 1,134 requests/s to 1,246
-  and 1,250 at M, in runs taken in turns); a revoked credential would then be honoured for
-  up to a second more. What remains without that trade: the content's kind kept on the result (0.045
-  ms of the page's query at M, more with a larger catalog, see below), `optional` kept by
-  the write path on the result (0.10 of the page query's 0.44 ms at M), and fewer b-tree
-  searches per row (a result's key `(tenant_id, id)` is an index beside the table, so each
-  row costs two searches, and its person and content two more each).
-- Earlier, on 3 December: the rows of a JSON page became msgspec structs filled from the
-  database's tuples, not dicts dumped by orjson (`learnreport/api/render.py`): a page of
-  100 rows of 22 columns took 31 microseconds to build and encode instead of 111, and a
-  first page, counted in instructions in the process (callgrind, without HTTP, the event
-  loop's budget lifted so that no page moves to a thread), 8.75 million instead of 9.81
-  (-10.7%).
-- Where a first page went before that change, in instructions (callgrind as above, one
-  part at a time in the process, 9.81 million in all): its query and rows 61% (SQLite
-  stepping through the query 25%, the driver making the Python values of 101 rows of 22
-  columns about 17%), rendering them 21%, the credential 7%, FastAPI's routing,
-  dependencies and middleware 11%. The change took 1.06 million off the rendering, about
-  half of it.
-- The credential and the page run on the event loop while their queries are quick
-  (`learnreport/api/inline.py`; DESIGN.md "What a request costs"): six runs of each, taken
-  in turns, gave 765 to 1,020 requests/s (median 855) against 443 to 788 (median 741) with
-  both in threads. A department's page that outran the loop's 2 ms goes to a thread, and
-  its shape goes straight there for a minute, so its latency is unchanged.
-- The host varies more than most changes measured here, so a table's throughput is the
-  median of three runs taken in turns with Datasette's, beside each server's CPU a request
-  answered (its processes' CPU over the same `wrk` runs), which moves less: one
-  learnreport server gave 437 to 985 requests/s in three runs a minute apart, and 2.05 to
-  3.36 ms of CPU a request in three more.
-- The page's query alone, best of 15 rounds of 50 in the `sqlite3` module at M: 0.44 ms,
-  against 0.21 ms for Datasette's `SELECT *` of 101 results. The result's own columns take
-  0.135 ms, the person's id 0.04 more, the activity's columns 0.14 more (0.045 of it goes
-  with the condition on the content's kind, for which SQLite builds a Bloom filter over
-  the tenant's contents at each query) and `optional` 0.10 more. That filter is built
-  from every activity of the tenant, so a page's cost grows with the catalog: in a copy
-  of M given 20,000 more activities the same query took 1.98 ms; without `optional`, 1.86
-  ms with the condition and 0.30 without it. Tried, on a query of seven of the page's
-  columns in that copy (1.88 ms with the condition): the kind asked in `EXISTS` (no
-  filter, 0.22 ms, but reading all of M's modules rows through that query took 16.5 s
-  instead of 4.9), an outer join tested through `coalesce` (no filter, 0.18 ms, but the
-  planner can then no longer start from the content for `module_uuid`), the kind in the
-  index of the join (filtered still). What would remove it: the content's kind kept on
-  the result by the write path, and the condition asked of the result.
+- Each result keeps its content's kind (`results.content_kind`, copied by the write path;
+  a content never changes kind), and a report of one kind asks the result. Asked of the
+  catalog, it made SQLite 3.40 build a Bloom filter from every content of that kind in
+  the tenant at each query, so a page's cost grew with the catalog: in a copy of M given
+  20,000 more activities, a first page's query took 1.98 ms instead of 0.41. At M: 1.43 ms
+  of CPU a first page of modules against 1.51; programmes 1.8 against 3.1 and skills 1.5
+  against 1.9, whose pages had read through the other kinds' rows.
+- Each result keeps its pair's enrollment type (`results.enrollment_type`, kept by the
+  write path's recount, `learnreport.store.tallies`), from which `optional` is read.
+  Probed in the enrollments for each row, it took the page's query from 0.28 ms to 0.36
+  (the `sqlite3` module alone, best of 7 x 1,000 at M). At M: 1.15 ms a request against
+  1.28 (1,643 requests/s against 1,470). The CSV export over HTTP, which ran the probe for
+  each of its rows, gave 331,697 rows/s at M (220,133 the day before, on another host).
+- A SQLite connection whose statement gave up is closed rather than given out again
+  (`learnreport.store.engine`). Python 3.11's `sqlite3` keeps each connection's prepared
+  statements by their SQL and takes a kept one only when it is not in use; a statement
+  interrupted while its rows were read stays marked in use for good, so a worker's first
+  page, interrupted once with a cold cache, prepared its query again at every request
+  (0.13 ms of its 0.42 ms read; a breakpoint on `sqlite3_prepare_v2` counted three
+  prepares a request before the change, two after). Under `wrk` at M: 1.49 ms against
+  1.95.
+- The credential and the page of a request read through one connection of the quick
+  reader and one snapshot (`learnreport.api.inline`, `OneReadPerRequest`): 0.065 ms less
+  CPU in the process at M (median of five pairs of runs of 3,000 pages).
+- Where a first page's CPU goes now, in the process at M (0.88 to 0.94 ms without HTTP;
+  uvicorn itself answers a constant 21 kB body with 0.047 ms of CPU under the same `wrk`
+  runs): the page's query 0.36 ms through SQLAlchemy (0.32 in the `sqlite3` module alone);
+  the quick reader's connection and transaction 0.04 (a checkout, `BEGIN` and `ROLLBACK`
+  through SQLAlchemy), the credential's query 0.03 (3 microseconds of it in the driver);
+  the rest FastAPI's routing, dependencies and middleware, the parameters, the cursor,
+  the links and the JSON.
+- Measured and dropped: keeping the principal for a second per credential and worker. On
+  3 December it saved 10% of a request's CPU, when the credential had a connection of its
+  own; with one connection per request, what it would save is the credential's query,
+  about 0.03 ms (3%), for honouring a revoked credential up to a second longer.
+  `WITHOUT ROWID` tables for results, people and contents: the page's own columns read
+  in 0.140 ms instead of 0.146, and SQLite's plan for the joined page turned to 4 ms.
+  A 1 GiB memory map, or a larger page cache, for the page's query: no change.
 - Tried and not kept: the page's JSON built by SQLite itself
   (`json_group_array(json_object(...))`), 0.75 to 0.79 ms a page against 0.82 to 0.83 ms
   fetched and dumped by orjson at the time; each row packed by SQLite into one JSON array
