@@ -147,3 +147,46 @@ def test_a_page_of_modules_reads_neither_enrollments_nor_the_catalogs_kinds(
         statement, _, _ = for_driver(query, connection.dialect)
     assert "enrollments" not in statement
     assert "contents.kind" not in statement
+
+
+LARGE_TENANT = [
+    ("contents", "ix_contents_tenant_id_kind_name", "605 303 51 2"),
+    ("contents", "ix_contents_tenant_id_sku", "605 303 47"),
+    ("contents", "sqlite_autoindex_contents_1", "605 303 1"),
+    ("contents", "sqlite_autoindex_contents_2", "605 303 1"),
+    ("contents", "sqlite_autoindex_contents_3", "605 303 1"),
+    ("results", "ix_results_tenant_id_content_id", "10005000 5002500 18563"),
+    ("results", "ix_results_tenant_id_modified_at", "10005000 5002500 2"),
+    ("results", "sqlite_autoindex_results_1", "10005000 5002500 1"),
+    ("results", "sqlite_autoindex_results_2", "10005000 5002500 1"),
+    ("results", "sqlite_autoindex_results_3", "10005000 5002500 50 1 1"),
+    ("users", "ix_users_tenant_id_employee_id", "200500 100250 1"),
+    ("users", "ix_users_tenant_id_modified_at", "200500 100250 1"),
+    ("users", "sqlite_autoindex_users_1", "200500 100250 1"),
+    ("users", "sqlite_autoindex_users_2", "200500 100250 1"),
+    ("users", "sqlite_autoindex_users_3", "200500 100250 1"),
+    ("users", "sqlite_autoindex_users_4", "200500 100250 1"),
+]
+"""`sqlite_stat1` of the benchmark's people, catalog and 10,000,000 results (two tenants):
+with these statistics, and inner joins, SQLite started a first page from the catalog."""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("report_name", ["modules", "skills", "journeys"])
+def test_a_first_page_walks_the_results_in_key_order_with_a_large_tenants_statistics(
+    engine: sa.Engine, world: Tenant, report_name: str
+) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("DELETE FROM sqlite_stat1")
+        connection.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", LARGE_TENANT)
+    engine.dispose()
+    with engine.connect() as connection:
+        report = NATIVE[report_name].define(connection, world.id)
+        query = base._seeking(report, principal(world), {}, base.LISTED, resumed=False)
+        statement, parameters, order = for_driver(query.params(_limit=101), connection.dialect)
+        values = tuple(parameters[name] for name in order)
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", values).all()
+    steps = [row[-1] for row in plan]
+    assert steps[0].startswith("SEARCH results USING INDEX sqlite_autoindex_results_1"), steps
+    assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps
