@@ -127,8 +127,10 @@ for the build's writer.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met at M
 on 4 December 2026, evening: 1,658 requests/s against Datasette's 814 (2.04x), at 1.1 ms
-of the server's CPU a request against 2.3 (ratio 0.49). Earlier that day, on a slower
-host, the CPU ratio was 0.47 to 0.54, and on 3 December 0.65 to 0.70 (1.45x at M). Each
+of the server's CPU a request against 2.3 (ratio 0.49). At L, an hour later, not met by
+2 requests/s: 1,640 against 821 (1.998x), at 1.2 ms against 2.3 (ratio 0.50). Earlier
+that day, on a slower host, the CPU ratio was 0.47 to 0.54, and on 3 December 0.65 to
+0.70 (1.45x at M). What would give the margin is named at the end of this list. Each
 change below was measured in runs of both versions taken in turns (bench servers, `wrk`
 at 32 connections for 10 s, three rounds, the median), on the same host. The host's speed
 moves by more than most of them through a day, so the CPU a request, which moves less
@@ -167,6 +169,13 @@ out of a figure.
   through SQLAlchemy), the credential's query 0.03 (3 microseconds of it in the driver);
   the rest FastAPI's routing, dependencies and middleware, the parameters, the cursor,
   the links and the JSON.
+- The next step, measured: the page's query read through the `sqlite3` driver with its
+  statement compiled once, without SQLAlchemy's execution context and `Row` objects,
+  took a first page in the process 0.81 to 0.82 ms of CPU against 0.88 to 0.91 (two runs
+  of three rounds of 3,000 pages of each, at M), before turning the SQLite integers of `is_completed` and `optional`
+  into booleans, which SQLAlchemy does. It must also wrap the driver's errors as
+  SQLAlchemy does, and close a connection whose statement gave up
+  (`_replace_after_giving_up` works through SQLAlchemy's error hook).
 - Measured and dropped: keeping the principal for a second per credential and worker. On
   3 December it saved 10% of a request's CPU, when the credential had a connection of its
   own; with one connection per request, what it would save is the credential's query,

@@ -167,7 +167,7 @@ class _Inputs:
     listed: set[int] = field(default_factory=set)
     looked_up: set[int] = field(default_factory=set)
     """The contents known to be listed (`LISTED_KINDS`), among those looked up."""
-    _types: dict[Pair, EnrollmentType] | None = None
+    _types: dict[Pair, EnrollmentType] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def read(
