@@ -77,11 +77,12 @@ WHERE_THE_TIME_GOES = """\
 **Building L in 15 minutes** (17.6 million records through the write path). Met on 4
 December 2026, evening: L was built in 741 s (24,560 records/s, 683 s of the writer's
 CPU), with each result's content kind and enrollment type kept by the write path (M, in
-builds of the same hour: 57 s with both, 60 s with the kind only, 57 s with neither). Met on 3 December, evening, in
-761 s; not met on a slower host earlier on 4 December, with the same write path as on 3
-December: 1,004 s (872 s of the writer's CPU, on a host where M's build took 75 s of the
-writer's CPU against 50 to 53 s on 3 December). 2,547 s before December. The M build's
-writer took 77 s of CPU before the changes below and 50 to 53 s after, on 3 December.
+builds of the same hour: 57 s with both, 60 s with the kind only, 57 s with neither). Met
+on 3 December, evening, in 761 s; not met on a slower host earlier on 4 December, with
+the same write path as on 3 December: 1,004 s (872 s of the writer's CPU, on a host
+where M's build took 75 s of the writer's CPU against 50 to 53 s on 3 December). 2,547 s
+before December. The M build's writer took 77 s of CPU before the changes below and 50
+to 53 s after, on 3 December.
 What changed, each measured on its own:
 
 - The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
@@ -125,12 +126,14 @@ for the build's writer.
   rows) done by the generating process ahead of the writer: 5.6 microseconds of a result
   and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
 
-**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met at M
-on 4 December 2026, evening: 1,658 requests/s against Datasette's 814 (2.04x), at 1.1 ms
-of the server's CPU a request against 2.3 (ratio 0.49). At L, an hour later, not met by
-2 requests/s: 1,640 against 821 (1.998x), at 1.2 ms against 2.3 (ratio 0.50). Earlier
-that day, on a slower host, the CPU ratio was 0.47 to 0.54, and on 3 December 0.65 to
-0.70 (1.45x at M). What would give the margin is named at the end of this list. Each
+**Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). At the
+line, not past it with a margin: in three runs on 4 December 2026, evening, learnreport
+answered 1.98 to 2.04 times Datasette's rate at 0.49 to 0.51 of its CPU a request. At M,
+1,658 requests/s against 814 (2.04x, 19:54 UTC) and 1,562 against 790 (1.98x, 20:47,
+the table above, with the final code, whose outer joins cost nothing measurable: 1.159
+ms a request against 1.172 in runs taken in turns); at L, 1,640 against 821 (1.998x).
+Earlier that day, on a slower host, the CPU ratio was 0.47 to 0.54, and on 3 December
+0.65 to 0.70 (1.45x at M). What would give the margin is named at the end of this list. Each
 change below was measured in runs of both versions taken in turns (bench servers, `wrk`
 at 32 connections for 10 s, three rounds, the median), on the same host. The host's speed
 moves by more than most of them through a day, so the CPU a request, which moves less
@@ -172,9 +175,9 @@ out of a figure.
 - The next step, measured: the page's query read through the `sqlite3` driver with its
   statement compiled once, without SQLAlchemy's execution context and `Row` objects,
   took a first page in the process 0.81 to 0.82 ms of CPU against 0.88 to 0.91 (two runs
-  of three rounds of 3,000 pages of each, at M), before turning the SQLite integers of `is_completed` and `optional`
-  into booleans, which SQLAlchemy does. It must also wrap the driver's errors as
-  SQLAlchemy does, and close a connection whose statement gave up
+  of three rounds of 3,000 pages of each, at M), before turning the SQLite integers of
+  `is_completed` and `optional` into booleans, which SQLAlchemy does. It must also wrap
+  the driver's errors as SQLAlchemy does, and close a connection whose statement gave up
   (`_replace_after_giving_up` works through SQLAlchemy's error hook).
 - Measured and dropped: keeping the principal for a second per credential and worker. On
   3 December it saved 10% of a request's CPU, when the credential had a connection of its
@@ -192,13 +195,14 @@ out of a figure.
   (within the noise) and for the page's join on contents (the planner, without statistics
   for it, scanned the tenant's activities and sorted all their results); a shorter switch
   interval of the interpreter lock (within the noise).
-- On PostgreSQL a page runs in threads (its queries wait on the network): 525 requests/s
-  against 836 for Datasette on the SQLite file (3 December, evening; 489 against 738 in a
-  run an hour before, where one of Datasette's three runs gave 221), at 2.1 ms of
-  learnreport's CPU a request, PostgreSQL's own not counted, against Datasette's 2.3.
-  Each request checks out two connections, each checkout pings the server
-  (`pool_pre_ping`) and begins a transaction, besides the queries; one connection per
-  request would save two of those round trips.
+- On PostgreSQL a page runs in threads (its queries wait on the network): 617 requests/s
+  against 827 for Datasette on the SQLite file (4 December, evening), at 1.8 ms of
+  learnreport's CPU a request, PostgreSQL's own not counted, against Datasette's 2.3
+  (525 against 836 at 2.1 ms on 3 December). Each request still checks out two
+  connections, one for the credential and one for the page, in two threads; each checkout
+  pings the server (`pool_pre_ping`) and begins a transaction. Sharing one connection
+  across a request's threads would save two of those round trips, but a request
+  cancelled while its thread still reads must not close the connection under it.
 
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
@@ -206,10 +210,9 @@ against the department's memberships (about 2 microseconds a row, 6,268 rows for
 M): 16 ms a page after `VACUUM`, 26 ms before, timed through psycopg. Until December 2026
 a pooled connection that had run the page five times planned it once for any department,
 reading every row of the department's people and sorting them: 102 to 125 ms. Every statement is
-now planned for its own values. In the run of the table above (3 December 2026, evening)
-the page took 10.5 ms p50 (p99 12.3) as the department's administrator and 11.3 ms (p99
-13.4) with `group_name`; 19.3 and 18.6 ms p50 (p99 25.3) that afternoon, on another
-machine.
+now planned for its own values. In the run of the table above (4 December 2026, evening)
+the page took 8.6 ms p50 (p99 10.4) as the department's administrator and 9.9 ms (p99
+11.1) with `group_name`; 10.5 and 11.3 ms p50 on 3 December.
 """
 
 
