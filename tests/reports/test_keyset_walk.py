@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from learnreport.domain.access import Principal, RoleName
 from learnreport.reports import NATIVE, base
 from learnreport.store.csv_stream import for_driver
-from learnreport.store.schema import groups
+from learnreport.store.schema import contents, groups
 from learnreport.store.tenants import Tenant
 
 
@@ -155,7 +155,7 @@ LARGE_TENANT = [
     ("contents", "sqlite_autoindex_contents_1", "605 303 1"),
     ("contents", "sqlite_autoindex_contents_2", "605 303 1"),
     ("contents", "sqlite_autoindex_contents_3", "605 303 1"),
-    ("results", "ix_results_tenant_id_content_id", "10005000 5002500 18563"),
+    ("results", "ix_results_tenant_id_content_id_id", "10005000 5002500 18563 1"),
     ("results", "ix_results_tenant_id_modified_at", "10005000 5002500 2"),
     ("results", "sqlite_autoindex_results_1", "10005000 5002500 1"),
     ("results", "sqlite_autoindex_results_2", "10005000 5002500 1"),
@@ -171,22 +171,51 @@ LARGE_TENANT = [
 with these statistics, and inner joins, SQLite started a first page from the catalog."""
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-@pytest.mark.parametrize("report_name", ["modules", "skills", "journeys"])
-def test_a_first_page_walks_the_results_in_key_order_with_a_large_tenants_statistics(
-    engine: sa.Engine, world: Tenant, report_name: str
-) -> None:
+def first_page_plan(
+    engine: sa.Engine, tenant: Tenant, report_name: str, criteria: dict[str, Any]
+) -> list[str]:
+    """The steps of SQLite's plan for a first page, with `LARGE_TENANT`'s statistics."""
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
         connection.exec_driver_sql("DELETE FROM sqlite_stat1")
         connection.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", LARGE_TENANT)
     engine.dispose()
     with engine.connect() as connection:
-        report = NATIVE[report_name].define(connection, world.id)
-        query = base._seeking(report, principal(world), {}, base.LISTED, resumed=False)
+        report = NATIVE[report_name].define(connection, tenant.id)
+        query = base._seeking(report, principal(tenant), criteria, base.LISTED, resumed=False)
         statement, parameters, order = for_driver(query.params(_limit=101), connection.dialect)
         values = tuple(parameters[name] for name in order)
         plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", values).all()
-    steps = [row[-1] for row in plan]
+    return [row[-1] for row in plan]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("report_name", ["modules", "skills", "journeys"])
+def test_a_first_page_walks_the_results_in_key_order_with_a_large_tenants_statistics(
+    engine: sa.Engine, world: Tenant, report_name: str
+) -> None:
+    steps = first_page_plan(engine, world, report_name, {})
     assert steps[0].startswith("SEARCH results USING INDEX sqlite_autoindex_results_1"), steps
+    assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_page_of_one_module_walks_its_results_in_key_order_with_a_large_tenants_statistics(
+    engine: sa.Engine, world: Tenant
+) -> None:
+    """From the content, its results by the index of content and key: through an index of
+    the content alone, a module's page read and sorted all its results (42 ms at
+    10,000,000 results, 0.41 ms walked)."""
+    with engine.connect() as connection:
+        uuid = connection.execute(
+            sa.select(contents.c.uuid).where(
+                contents.c.tenant_id == world.id, contents.c.external_id == "a1"
+            )
+        ).scalar_one()
+    steps = first_page_plan(engine, world, "modules", {"module_uuid": [uuid]})
+    assert any(
+        step.startswith("SEARCH results USING INDEX ix_results_tenant_id_content_id_id")
+        and "id>?" in step
+        for step in steps
+    ), steps
     assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps

@@ -349,7 +349,7 @@ results = sa.Table(
     sa.UniqueConstraint("tenant_id", "user_id", "content_id", "attempt"),
     _ref("user_id", "users"),
     _ref("content_id", "contents"),
-    sa.Index(None, "tenant_id", "content_id"),
+    sa.Index(None, "tenant_id", "content_id", "id"),
     sa.Index(None, "tenant_id", "modified_at"),
     _one_of("state", tuple(ResultState)),
     _one_of("content_kind", CONTENT_KINDS),
