@@ -24,6 +24,7 @@ subquery per row of every export.
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -121,24 +122,16 @@ def _retype(connection: sa.Connection, tenant_id: int, before: "_Inputs", after:
     """Give the stored results of each pair whose enrollment type changed the new type."""
     was, now = before.enrollment_types, after.enrollment_types
     changed = [
-        {"person": person, "content": content, "kind": after.enrollment_type((person, content))}
-        for person, content in was.keys() | now.keys()
-        if was.get((person, content)) != now.get((person, content))
-        and ((person, content) in before.latest or (person, content) in after.latest)
+        {
+            "tenant_id": tenant_id,
+            "user_id": pair[0],
+            "content_id": pair[1],
+            "enrollment_type": after.enrollment_type(pair),
+        }
+        for pair in was.keys() | now.keys()
+        if was.get(pair) != now.get(pair) and (pair in before.latest or pair in after.latest)
     ]
-    if not changed:
-        return
-    r = results.c
-    connection.execute(
-        results.update()
-        .where(
-            r.tenant_id == tenant_id,
-            r.user_id == sa.bindparam("person"),
-            r.content_id == sa.bindparam("content"),
-        )
-        .values(enrollment_type=sa.bindparam("kind")),
-        changed,
-    )
+    bulk.update_rows(connection, results, changed, key=("tenant_id", "user_id", "content_id"))
 
 
 def contributions(
@@ -167,7 +160,6 @@ class _Inputs:
     listed: set[int] = field(default_factory=set)
     looked_up: set[int] = field(default_factory=set)
     """The contents known to be listed (`LISTED_KINDS`), among those looked up."""
-    _types: dict[Pair, EnrollmentType] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def read(
@@ -211,11 +203,9 @@ class _Inputs:
             self.tenant_id, latest, enrolled, self.groups_of, self.listed, self.looked_up
         )
 
-    @property
+    @cached_property
     def enrollment_types(self) -> dict[Pair, EnrollmentType]:
-        if self._types is None:
-            self._types = enrollment_types(self.enrolled.values())
-        return self._types
+        return enrollment_types(self.enrolled.values())
 
     def enrollment_type(self, pair: Pair) -> str:
         return self.enrollment_types.get(pair, EnrollmentType.NOT_ENROLLED).value
