@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 from learnreport import __version__
 from learnreport.api.app import create_app
-from learnreport.api.dependencies import get_engine
 from learnreport.config import Settings
 from learnreport.store.engine import create_engine
 from learnreport.store.migrate import upgrade
@@ -63,12 +62,6 @@ def test_health_when_the_database_is_unreachable(unreachable: sa.Engine) -> None
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
     assert "secret" not in response.text
-
-
-def test_the_engine_dependency_can_be_overridden(app: FastAPI, unreachable: sa.Engine) -> None:
-    app.dependency_overrides[get_engine] = lambda: unreachable
-    with TestClient(app) as client:
-        assert client.get("/health").status_code == 503
 
 
 def test_an_engine_built_by_the_app_is_disposed_of_at_shutdown(database_url: str) -> None:

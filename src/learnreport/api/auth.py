@@ -28,8 +28,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, OAuth2, SecurityScopes
 from starlette.exceptions import HTTPException
 
-from learnreport.api import audit, inline, ratelimit, tokens
-from learnreport.api.dependencies import EngineDep, SettingsDep
+from learnreport.api import app_state, audit, inline, ratelimit, tokens
 from learnreport.config import Settings
 from learnreport.domain.access import SCOPES, Principal
 from learnreport.store.credentials import authenticate_key as authenticate_key
@@ -66,10 +65,10 @@ def requires(scope: str, *, bare: bool = False) -> Any:
 async def _principal(
     request: Request,
     security_scopes: SecurityScopes,
-    engine: EngineDep,
-    settings: SettingsDep,
     authorization: Annotated[str | None, Depends(scheme)],
 ) -> Principal:
+    engine = app_state.engine(request)
+    settings = app_state.settings(request)
     token = _bearer_token(request, authorization)
     return await inline.run(engine, _authorize, request, security_scopes, settings, token)
 
@@ -77,10 +76,10 @@ async def _principal(
 async def _bare_principal(
     request: Request,
     security_scopes: SecurityScopes,
-    engine: EngineDep,
-    settings: SettingsDep,
     authorization: Annotated[str | None, Depends(scheme)],
 ) -> Principal:
+    engine = app_state.engine(request)
+    settings = app_state.settings(request)
     _refuse_query_token(request)
     scheme_name, space, token = (authorization or "").strip(" ").partition(" ")
     if not space:
@@ -162,9 +161,9 @@ def requires_key(scope: str, header: str) -> Any:
 
     def key_principal(
         request: Request,
-        engine: EngineDep,
         key: Annotated[str | None, Depends(key_scheme)],
     ) -> Principal:
+        engine = app_state.engine(request)
         if not key:
             bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
             raise _invalid_key(
@@ -188,11 +187,11 @@ def requires_token_or_key(scope: str, header: str) -> Any:
     def token_or_key_principal(
         request: Request,
         security_scopes: SecurityScopes,
-        engine: EngineDep,
-        settings: SettingsDep,
         key: Annotated[str | None, Depends(key_scheme)],
         authorization: Annotated[str | None, Depends(scheme)],
     ) -> Principal:
+        engine = app_state.engine(request)
+        settings = app_state.settings(request)
         if key:
             return _key_principal(request, engine, key, header, scope)
         token = _bearer_token(request, authorization)
@@ -246,9 +245,9 @@ def requires_basic_key(scope: str) -> Any:
 
     def basic_principal(
         request: Request,
-        engine: EngineDep,
         credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
     ) -> Principal:
+        engine = app_state.engine(request)
         key = f"{credentials.username}.{credentials.password}" if credentials else ""
         principal = authenticate_key(engine, key) if KEY.fullmatch(key) else None
         if principal is None:
@@ -287,11 +286,11 @@ def requires_company_key(scope: str) -> Any:
     def company_principal(
         request: Request,
         security_scopes: SecurityScopes,
-        engine: EngineDep,
-        settings: SettingsDep,
         header_key: Annotated[str | None, Depends(key_scheme)],
         authorization: Annotated[str | None, Depends(scheme)],
     ) -> Principal:
+        engine = app_state.engine(request)
+        settings = app_state.settings(request)
         key = request.query_params.get("apiKey") or header_key
         if key:
             company = request.query_params.get("company") or request.headers.get("x-company-id")

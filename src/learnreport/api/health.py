@@ -4,10 +4,10 @@ import logging
 from typing import Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from learnreport.api.dependencies import EngineDep
+from learnreport.api import app_state
 from learnreport.api.errors import RETRY_DOWN
 from learnreport.api.responses import OrjsonResponse
 
@@ -27,12 +27,12 @@ class Health(BaseModel):
     responses={503: {"model": Health, "description": "The database cannot be reached."}},
     summary="Health check",
 )
-def health(engine: EngineDep) -> OrjsonResponse:
+def health(request: Request) -> OrjsonResponse:
     """Answers 503 rather than 500 when the database is down, so a probe can tell the two
     apart, with the `Retry-After` of every report then; the cause goes to the log only, as
     it may name hosts or users."""
     try:
-        with engine.connect() as connection:
+        with app_state.engine(request).connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
         logger.warning("health check: database unreachable", exc_info=True)

@@ -31,9 +31,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from learnreport.api import audit, tokens
+from learnreport.api import app_state, audit, tokens
 from learnreport.api.auth import REALM, TOKEN_URL
-from learnreport.api.dependencies import EngineDep, SettingsDep
 from learnreport.api.responses import OrjsonResponse
 from learnreport.api.throttle import Clock, Limiter
 from learnreport.config import Settings
@@ -238,10 +237,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=RESPONSES,
     openapi_extra=FORM_BODY,
 )
-async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+async def token(request: Request) -> Response:
     """The client credentials grant. Authenticate with HTTP Basic
     (`base64(client_id:client_secret)`) or with `client_id` and `client_secret` in the form;
     use the token as `Authorization: Bearer TOKEN` until it expires, then ask for another."""
+    engine = app_state.engine(request)
+    settings = app_state.settings(request)
     return await answer(request, engine, settings)
 
 

@@ -11,12 +11,11 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from learnreport.api import params
+from learnreport.api import app_state, params
 from learnreport.api.auth import requires
-from learnreport.api.dependencies import EngineDep
 from learnreport.api.errors import InvalidParameters
 from learnreport.api.responses import OrjsonResponse
 from learnreport.domain.access import Principal
@@ -173,11 +172,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/results", response_model=ResultsPage, responses=ERRORS)
 def results(
-    engine: EngineDep,
+    request: Request,
     principal: Annotated[Principal, requires(SCOPE)],
     body: Annotated[ResultsRequest, Body()] = ResultsRequest(),  # noqa: B008
 ) -> OrjsonResponse:
     """Each person's latest state on each content, filtered, ordered and paged."""
+    engine = app_state.engine(request)
     report = analyse.report(principal.tenant_id, _query(body), principal.groups)
     options = body.options
     order = [(name, direction.upper()) for name, direction in (options.order or {}).items()]
@@ -204,11 +204,12 @@ def results(
 
 @router.post("/statistics", response_model=Statistics, responses=ERRORS)
 def statistics(
-    engine: EngineDep,
+    request: Request,
     principal: Annotated[Principal, requires(SCOPE)],
     body: Annotated[StatisticsRequest, Body()] = StatisticsRequest(),  # noqa: B008
 ) -> OrjsonResponse:
     """The figures of the Analyse dashboard over the same rows as `/analyse/results`."""
+    engine = app_state.engine(request)
     query = _query(body)
     with engine.connect() as connection:
         tallies = analyse.statistics(connection, query, principal, body.groupBy)

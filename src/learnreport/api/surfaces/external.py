@@ -25,11 +25,11 @@ from `learnreport.domain.adoption`. What the page leaves open is decided here:
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from learnreport.api import app_state
 from learnreport.api.auth import requires_key
-from learnreport.api.dependencies import EngineDep
 from learnreport.api.errors import InvalidParameters
 from learnreport.api.responses import OrjsonResponse
 from learnreport.domain import adoption as rules
@@ -171,11 +171,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "program; learners are ordered by name.",
 )
 def reports(
-    engine: EngineDep,
+    request: Request,
     principal: Annotated[Principal, requires_key(SCOPE, HEADER)],
     _version: Annotated[str, Depends(api_version)],
     body: Annotated[GetExternalAdoptionsQuery, Body()] = GetExternalAdoptionsQuery(),  # noqa: B008
 ) -> OrjsonResponse:
+    engine = app_state.engine(request)
     skus = _skus(body.programSKUs)
     scope = Scope(skus)
     user_ids = None if not body.userIds else list(dict.fromkeys(str(u) for u in body.userIds))

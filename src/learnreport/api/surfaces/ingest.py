@@ -18,8 +18,8 @@ from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from learnreport.api import app_state
 from learnreport.api.auth import requires_token_or_key
-from learnreport.api.dependencies import EngineDep, SettingsDep
 from learnreport.api.errors import problem
 from learnreport.api.responses import OrjsonResponse
 from learnreport.domain.access import Principal
@@ -129,10 +129,10 @@ def _post(kind: str) -> Callable[..., Any]:
 
     async def write_batch(
         request: Request,
-        engine: EngineDep,
-        settings: SettingsDep,
         principal: Annotated[Principal, requires_token_or_key(scope, KEY_HEADER)],
     ) -> Response:
+        engine = app_state.engine(request)
+        settings = app_state.settings(request)
         if principal.limited and kind not in PEOPLE_KINDS:
             return problem(
                 403,
@@ -169,10 +169,11 @@ def _post(kind: str) -> Callable[..., Any]:
 
 
 def _erase(
-    engine: EngineDep,
+    request: Request,
     principal: Annotated[Principal, requires_token_or_key("write.users", KEY_HEADER)],
     id: Annotated[str, Path(description="The platform's id of the person to erase.")],
 ) -> Response:
+    engine = app_state.engine(request)
     with writing(engine) as connection:
         removed = erase_person(connection, principal.tenant_id, id, principal.groups)
     if removed is None:

@@ -20,11 +20,9 @@ from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from learnreport.api import inline, oauth, paging, params, render
+from learnreport.api import app_state, inline, oauth, paging, params, render
 from learnreport.api.auth import requires
-from learnreport.api.dependencies import CursorsDep, EngineDep, SettingsDep
 from learnreport.api.errors import InvalidParameters, answering_errors_with
-from learnreport.api.paging import Cursors
 from learnreport.domain.access import Principal
 from learnreport.domain.states import LearnerStatus, UserStatus
 from learnreport.reports import base, learner_results
@@ -122,8 +120,10 @@ tokens = APIRouter(tags=["Learner results"])
     responses=oauth.RESPONSES,
     openapi_extra=oauth.FORM_BODY,
 )
-async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+async def token(request: Request) -> Response:
     """The same clients, checks and tokens as `POST /oauth/token`."""
+    engine = app_state.engine(request)
+    settings = app_state.settings(request)
     return await oauth.answer(request, engine, settings)
 
 
@@ -140,19 +140,17 @@ async def token(request: Request, engine: EngineDep, settings: SettingsDep) -> R
 )
 async def module_results(
     request: Request,
-    engine: EngineDep,
-    cursors: CursorsDep,
     principal: Annotated[Principal, requires(SCOPE, bare=True)],
 ) -> Response:
     """Each enrolled learner's result on each module of each course, `pageSize` at a time."""
+    engine = app_state.engine(request)
     shape = inline.shape_of(request, principal, "pageToken")
-    return await inline.run(engine, _module_results, request, cursors, principal, shape=shape)
+    return await inline.run(engine, _module_results, request, principal, shape=shape)
 
 
-def _module_results(
-    connection: sa.Connection, request: Request, cursors: Cursors, principal: Principal
-) -> Response:
+def _module_results(connection: sa.Connection, request: Request, principal: Principal) -> Response:
     fmt = render.negotiate(request, ("xml", "json"), default="xml")
+    cursors = app_state.cursors(request)
     query = _query(request.query_params)
     bound = paging.context("learner_results", principal.tenant_id, _fingerprint(query))
     token = request.query_params.get("pageToken")

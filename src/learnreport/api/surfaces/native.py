@@ -16,9 +16,8 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.responses import Response
 
-from learnreport.api import inline, paging, params, render
+from learnreport.api import app_state, inline, paging, params, render
 from learnreport.api.auth import requires
-from learnreport.api.dependencies import CursorsDep, EngineDep
 from learnreport.api.errors import InvalidParameters, problem
 from learnreport.api.streaming import ClosingStreamingResponse
 from learnreport.domain.access import Principal
@@ -66,12 +65,11 @@ def _report(engine: sa.Engine, resource: Resource, principal: Principal) -> Repo
 def _list(resource: Resource) -> Callable[..., Awaitable[Response]]:
     async def list_rows(
         request: Request,
-        engine: EngineDep,
-        cursors: CursorsDep,
         principal: Annotated[Principal, requires(resource.scope)],
     ) -> Response:
+        engine = app_state.engine(request)
         shape = inline.shape_of(request, principal, "cursor", "page")
-        return await inline.run(engine, _page, resource, request, cursors, principal, shape=shape)
+        return await inline.run(engine, _page, resource, request, principal, shape=shape)
 
     return list_rows
 
@@ -80,10 +78,10 @@ def _page(
     connection: sa.Connection,
     resource: Resource,
     request: Request,
-    cursors: paging.Cursors,
     principal: Principal,
 ) -> Response:
     fmt = render.negotiate(request)
+    cursors = app_state.cursors(request)
     total: int | None = None
     report = NATIVE[resource.name].define(connection, principal.tenant_id)
     criteria = params.parse(request.query_params, report.params, (*paging.PARAMS, FORMAT))
@@ -121,10 +119,10 @@ def _link(request: Request, **changes: Any) -> str:
 def _detail(resource: Resource) -> Callable[..., Awaitable[Response]]:
     async def get_one(
         request: Request,
-        engine: EngineDep,
         principal: Annotated[Principal, requires(resource.scope)],
         id: Annotated[str, Path(description=f"The id of {resource.detail}.")],
     ) -> Response:
+        engine = app_state.engine(request)
         return await inline.run(engine, _record, resource, request, principal, id)
 
     return get_one
@@ -150,9 +148,9 @@ def _bound(report: Report) -> list[Param]:
 def _export(resource: Resource) -> Callable[..., Response]:
     def export_rows(
         request: Request,
-        engine: EngineDep,
         principal: Annotated[Principal, requires(resource.scope)],
     ) -> Response:
+        engine = app_state.engine(request)
         fmt = render.negotiate(request)
         report = _report(engine, resource, principal)
         criteria = params.parse(request.query_params, report.params, (FORMAT,))

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from learnreport.api import app_state
 from learnreport.api.auth import requires_company_key
-from learnreport.api.dependencies import CursorsDep, EngineDep
 from learnreport.api.errors import InvalidParameters, answering_errors_with
 from learnreport.api.paging import context
 from learnreport.domain.access import Principal
@@ -77,13 +77,14 @@ CREDENTIALS = [
     openapi_extra={"parameters": CREDENTIALS},
 )
 def learner_stats(
-    engine: EngineDep,
+    request: Request,
     principal: Annotated[Principal, requires_company_key(SCOPE)],
     session_id: Annotated[str, Path(alias="sessionId", description="The path session's id.")],
     user: Annotated[
         str, Path(alias="userEmailOrId", description="The enrolled user's id or email.")
     ],
 ) -> Response:
+    engine = app_state.engine(request)
     with engine.connect() as connection:
         session = _session(connection, principal, session_id)
         user_key = records.find_person(connection, principal, user) if "\x00" not in user else None
@@ -107,13 +108,14 @@ def learner_stats(
     openapi_extra={"parameters": CREDENTIALS},
 )
 def session_stats(
-    engine: EngineDep,
-    cursors: CursorsDep,
+    request: Request,
     principal: Annotated[Principal, requires_company_key(SCOPE)],
     session_id: Annotated[str, Path(alias="sessionId", description="The path session's id.")],
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 100,
     page_token: Annotated[str | None, Query(alias="pageToken", max_length=200)] = None,
 ) -> Response:
+    engine = app_state.engine(request)
+    cursors = app_state.cursors(request)
     with engine.connect() as connection:
         session = _session(connection, principal, session_id)
         bound = context("path_stats", principal.tenant_id, {"session": session.key})

@@ -46,8 +46,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from learnreport.api import app_state
 from learnreport.api.auth import requires_basic_key, requires_token_or_key
-from learnreport.api.dependencies import CursorsDep, EngineDep
 from learnreport.api.errors import (
     InvalidParameters,
     Refusal,
@@ -207,9 +207,8 @@ def about(request: Request) -> Response:
     openapi_extra={"parameters": [VERSION_HEADER],
                    "requestBody": _statements(STATEMENT, {"type": "array", "items": STATEMENT})},
 )  # fmt: skip
-def post_statements(
-    request: Request, engine: EngineDep, principal: Key, _version: Versioned, body: Body
-) -> Response:
+def post_statements(request: Request, principal: Key, _version: Versioned, body: Body) -> Response:
+    engine = app_state.engine(request)
     _parameters(request, ())
     stored = _store(engine, principal, _parse(body), request)
     return _json(stored.ids, request)
@@ -227,9 +226,8 @@ def post_statements(
         "schema": {"type": "string", "format": "uuid"}}],
         "requestBody": _statements(STATEMENT)},
 )  # fmt: skip
-def put_statement(
-    request: Request, engine: EngineDep, principal: Key, _version: Versioned, body: Body
-) -> Response:
+def put_statement(request: Request, principal: Key, _version: Versioned, body: Body) -> Response:
+    engine = app_state.engine(request)
     statement_id = _parameters(request, ("statementId",)).get("statementId")
     if statement_id is None or re.fullmatch(xapi.UUID, statement_id) is None:
         raise InvalidParameters.one("statementId", "give the statement's id, a UUID")
@@ -246,11 +244,11 @@ def put_statement(
 )  # fmt: skip
 def get_statements(
     request: Request,
-    engine: EngineDep,
-    cursors: CursorsDep,
     principal: Key,
     _version: Versioned,
 ) -> Response:
+    engine = app_state.engine(request)
+    cursors = app_state.cursors(request)
     if any(name in request.query_params for name in SINGLE):
         return _one(request, engine, principal)
     given = _parameters(request, QUERY)
@@ -284,9 +282,9 @@ def get_statements(
 )
 def statement_counts(
     request: Request,
-    engine: EngineDep,
     principal: Annotated[Principal, requires_token_or_key(SCOPE, INGEST_KEY_HEADER)],
 ) -> Response:
+    engine = app_state.engine(request)
     with engine.connect() as connection:
         return _json(records.counts(connection, principal), request)
 
