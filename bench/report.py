@@ -75,19 +75,25 @@ WHERE_THE_TIME_GOES = """\
 ## Where the time goes
 
 **Building L in 15 minutes** (17.6 million records through the write path). Met on 4
-December 2026, evening: L was built in 741 s (24,560 records/s, 683 s of the writer's
-CPU), with each result's content kind and enrollment type kept by the write path (M, in
-builds of the same hour: 57 s with both, 60 s with the kind only, 57 s with neither). The
-L table's dataset was built an hour later, in 835 s (779 s of the writer's CPU), after the
-results' index of content became one of content and key, on a host that had slowed: M's
-builds took 61 s with that index and 61 s without it, in builds one after the other. Met
-on 3 December, evening, in 761 s; not met on a slower host earlier on 4 December, with
-the same write path as on 3 December: 1,004 s (872 s of the writer's CPU, on a host
-where M's build took 75 s of the writer's CPU against 50 to 53 s on 3 December). 2,547 s
-before December. The M build's writer took 77 s of CPU before the changes below and 50
-to 53 s after, on 3 December.
+December 2026, night, on a host slower than the evening's: L was built in 871 s (20,585
+records/s, 860 s of the writer's CPU) with SQLite's rollback journal kept in memory for
+the build (the first change below). The same host, an hour before, built it in 1,136 s
+(1,027 s of the writer's CPU) through the write-ahead log, so without that change the
+target was not met there; M took 72 s with the journal in memory and 78 s with the log,
+in builds one after the other. On the faster host of the evening, through the log: 741 s,
+then 835 s once the results' index of content became one of content and key. Met on 3
+December, evening, in 761 s; 2,547 s before December.
 What changed, each measured on its own:
 
+- The build's writer loads SQLite with its rollback journal in memory and nothing flushed
+  to the disk until the end (`bench/build.BULK_PRAGMAS`), then leaves the file in WAL
+  mode, as the server opens it. Through the write-ahead log, each page a batch changed
+  was written twice, into the log at the commit and from it into the database at a
+  checkpoint. Midway through L, over 10 s: 37,000 system calls and 76 MB written a second
+  at 16,000 records/s through the log, 11,000 and 46 MB at 22,500 records/s with the
+  journal in memory; committing fell from 14% of the writer's samples to 7%. A build
+  that stops is built again from nothing, so it needs no journal that outlives a crash;
+  the journal in memory still undoes a batch that fails.
 - The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
   of people's histories) by its people, a range of each person's index entries, instead of
   seeking each pair (`learnreport.store.tallies.DENSE`): 19,000 pairs of 1,000 people read
@@ -106,25 +112,26 @@ What changed, each measured on its own:
   L build's samples.
 
 Earlier, since December: batches of 50,000 records as `learnreport import --batch-size
-50000` writes them; the log copied into the database every 100,000 pages; SQLite analysed
-once at the end; the tallies' recount not reading a batch's pairs a second time after its
-write; Python's cyclic garbage collector after 100,000 new containers instead of 700; the
-dataset generated in a second process; time-ordered uuids (version 7); a 1 GiB page cache
-for the build's writer.
+50000` writes them; the log copied into the database every 100,000 pages (until the
+journal in memory replaced it); SQLite analysed once at the end; the tallies' recount not
+reading a batch's pairs a second time after its write; Python's cyclic garbage collector
+after 100,000 new containers instead of 700; the dataset generated in a second process;
+time-ordered uuids (version 7); a 1 GiB page cache for the build's writer.
 
-- The writer is one thread and the bound. py-spy over two minutes of the L build at 12.6
-  to 14.9 million records, with the first three changes: inserting 39% (SQLite's b-tree
-  inserts and index searches), committing 14% (writing the log 8%, copying it into the
-  database 6%), the tallies' recount 19% (reading before the write 8%, computing the
-  standings 6%, adding the difference 3%), taking batches from the generating process 6%,
-  converting records to stored rows 5%, the rest of the write path (validating, looking
-  up, planning) the rest. The M build commits 7% of its time, L twice that: the results'
-  and enrollments' modification times are indexed and a backfill writes them in no order,
-  so the larger those indexes grow, the more distinct pages a batch's rows land on, and a
-  commit writes each of them whole.
-- Tried and not kept: a thread of the build's own copying the log into the database every
-  second (SQLite's passive checkpoint, which runs without the interpreter lock): the
-  writer's commits fell from 16% to 6% of its samples, but the build was no faster.
+- The writer is one thread and the bound. py-spy over 30 s of the L build at 5.5 to 6.4
+  million records, with the journal in memory: inserting 46% (SQLite's b-tree inserts and
+  index searches), committing 7%, the tallies' recount 17% (reading before the write and
+  adding the difference after), converting records to stored rows 6%, validating 3%,
+  taking batches from the generating process 3%, the rest of the write path (looking up,
+  planning) the rest. Through the log, over two minutes at 12.6 to 14.9 million records
+  on 3 December: inserting 39%, committing 14% (writing the log 8%, copying it into the
+  database 6%), the recount 19%. The results' and enrollments' modification times are
+  indexed and a backfill writes them in no order, so the larger those indexes grow, the
+  more distinct pages a batch's rows land on, and a commit writes each of them whole.
+- Tried and not kept, before the journal in memory: a thread of the build's own copying the
+  log into the database every second (SQLite's passive checkpoint, which runs without the
+  interpreter lock): the writer's commits fell from 16% to 6% of its samples, but the
+  build was no faster.
 - What would move it next: the write path's pure work (validating, converting to stored
   rows) done by the generating process ahead of the writer: 5.6 microseconds of a result
   and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
