@@ -9,7 +9,17 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from learnreport import __version__
-from learnreport.api import audit, errors, health, inline, limits, logs, oauth, ratelimit
+from learnreport.api import (
+    app_state,
+    audit,
+    errors,
+    health,
+    inline,
+    limits,
+    logs,
+    oauth,
+    ratelimit,
+)
 from learnreport.api.surfaces import analyse, external, ingest, learners, native, paths, xapi
 from learnreport.collector import collect_less_often
 from learnreport.config import Settings
@@ -50,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
         # request (a count over millions of rows) from stopping every other.
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
         collect_less_often()
+        await to_thread.run_sync(app_state.load_cursors, app)
         yield
         if owned:
             app.state.engine.dispose()
