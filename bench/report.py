@@ -137,22 +137,27 @@ time-ordered uuids (version 7); a 1 GiB page cache for the build's writer.
   and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met in
-the tables above, at the line rather than past it with a margin: in five runs on 4
-December 2026, evening, learnreport answered 1.98 to 2.04 times Datasette's rate at 0.49
-to 0.51 of its CPU a request. The tables' runs, with the final code: 1,411 requests/s
-against 693 at M (2.04x, 21:46 UTC) and 1,488 against 737 at L (2.02x, 21:41), both at
-0.49 of Datasette's CPU. Earlier that evening: 1,658 against 814 (2.04x) and 1,562
-against 790 (1.98x) at M, 1,640 against 821 at L (1.998x). The outer joins of the final
-code cost nothing measurable: 1.159 ms a request against 1.172, in runs taken in turns.
-Earlier that day, on a slower host, the CPU ratio was 0.47 to 0.54, and on 3 December
-0.65 to 0.70 (1.45x at M). What would give the margin is named at the end of this list. Each
-change below was measured in runs of both versions taken in turns (bench servers, `wrk`
-at 32 connections for 10 s, three rounds, the median), on the same host. The host's speed
-moves by more than most of them through a day, so the CPU a request, which moves less
-than the rate, is the measure of the gap; Datasette has slow runs on any host (one of its
-three runs at L gave 165 requests/s at 7.1 ms a request), which the median of three keeps
-out of a figure.
+the tables above, with a margin: on 4 December 2026, night, 1,579 requests/s against 583
+at M (2.71x, at 0.36 of Datasette's CPU a request) and 1,603 against 626 at L (2.56x, at
+0.39). The ratio moves with the host more than with most changes: on the host of the
+evening, with the code before the last change below, five runs gave 1.98 to 2.04 times
+Datasette's rate at 0.49 to 0.51 of its CPU (1,411 against 693 at M, 1,488 against 737 at
+L, in the tables then); on the night's host the same code gave 2.41x at M, at 0.41. Earlier
+on 4 December, on another host, the CPU ratio was 0.47 to 0.54, and on 3 December 0.65 to
+0.70 (1.45x at M). Each change below was measured in runs of both versions taken in
+turns (bench servers, `wrk` at 32 connections for 10 s, three rounds, the median, or runs
+of the application in the process), on the same host. The host's speed moves by more
+than most of them through a day, so the CPU a request, which moves less than the rate, is
+the measure of the gap; Datasette has slow runs on any host (one of its three runs at L
+gave 165 requests/s at 7.1 ms a request), which the median of three keeps out of a
+figure.
 
+- What a route takes from the application (the engine, the settings, the cursor signer)
+  it reads off `app.state` itself (`learnreport.api.app_state`) instead of through
+  FastAPI's `Depends`, which solved each afresh for every request: the credential's
+  dependency and the route's went from six dependencies solved to two. In the process at
+  M, four rounds of five runs of 2,000 first pages of each, taken in turns: 0.915 to 0.969
+  ms of CPU a page (medians of the rounds) against 0.952 to 0.991, 0.03 to 0.04 ms less.
 - Each result keeps its content's kind (`results.content_kind`, copied by the write path;
   a content never changes kind), and a report of one kind asks the result. Asked of the
   catalog, it made SQLite 3.40 build a Bloom filter from every content of that kind in
@@ -177,20 +182,23 @@ out of a figure.
 - The credential and the page of a request read through one connection of the quick
   reader and one snapshot (`learnreport.api.inline`, `OneReadPerRequest`): 0.065 ms less
   CPU in the process at M (median of five pairs of runs of 3,000 pages).
-- Where a first page's CPU goes now, in the process at M (0.88 to 0.94 ms without HTTP;
-  uvicorn itself answers a constant 21 kB body with 0.047 ms of CPU under the same `wrk`
-  runs): the page's query 0.36 ms through SQLAlchemy (0.32 in the `sqlite3` module alone);
-  the quick reader's connection and transaction 0.04 (a checkout, `BEGIN` and `ROLLBACK`
-  through SQLAlchemy), the credential's query 0.03 (3 microseconds of it in the driver);
-  the rest FastAPI's routing, dependencies and middleware, the parameters, the cursor,
-  the links and the JSON.
-- The next step, measured: the page's query read through the `sqlite3` driver with its
-  statement compiled once, without SQLAlchemy's execution context and `Row` objects,
-  took a first page in the process 0.81 to 0.82 ms of CPU against 0.88 to 0.91 (two runs
-  of three rounds of 3,000 pages of each, at M), before turning the SQLite integers of
-  `is_completed` and `optional` into booleans, which SQLAlchemy does. It must also wrap
-  the driver's errors as SQLAlchemy does, and close a connection whose statement gave up
-  (`_replace_after_giving_up` works through SQLAlchemy's error hook).
+- Where a first page's CPU went before that change, in the process at M (0.88 to 0.94 ms
+  without HTTP; uvicorn itself answers a constant 21 kB body with 0.047 ms of CPU under
+  the same `wrk` runs): the page's query 0.36 ms through SQLAlchemy (0.32 in the `sqlite3`
+  module alone); the quick reader's connection and transaction 0.04 (a checkout, `BEGIN`
+  and `ROLLBACK` through SQLAlchemy), the credential's query 0.03 (3 microseconds of it in
+  the driver); the rest FastAPI's routing, dependencies and middleware, the parameters,
+  the cursor, the links and the JSON.
+- Measured and not done: the page's query read through the `sqlite3` driver with its
+  statement compiled once, without SQLAlchemy's execution context and `Row` objects, took
+  a first page in the process 0.81 to 0.82 ms of CPU against 0.88 to 0.91 (two runs of
+  three rounds of 3,000 pages of each, at M). That was before turning the SQLite integers
+  of `is_completed` and `optional` into booleans, which SQLAlchemy does in C as it makes
+  each row and the driver path would do in Python, for every row of the page; it must
+  also wrap the driver's errors as SQLAlchemy does and close a connection whose statement
+  gave up (`_replace_after_giving_up` works through SQLAlchemy's error hook). A second
+  path for every quick read, for what is left of 7%, is not worth its risk while the
+  target holds with a margin.
 - Measured and dropped: keeping the principal for a second per credential and worker. On
   3 December it saved 10% of a request's CPU, when the credential had a connection of its
   own; with one connection per request, what it would save is the credential's query,
@@ -207,14 +215,15 @@ out of a figure.
   (within the noise) and for the page's join on contents (the planner, without statistics
   for it, scanned the tenant's activities and sorted all their results); a shorter switch
   interval of the interpreter lock (within the noise).
-- On PostgreSQL a page runs in threads (its queries wait on the network): 617 requests/s
-  against 827 for Datasette on the SQLite file (4 December, evening), at 1.8 ms of
-  learnreport's CPU a request, PostgreSQL's own not counted, against Datasette's 2.3
-  (525 against 836 at 2.1 ms on 3 December). Each request still checks out two
-  connections, one for the credential and one for the page, in two threads; each checkout
-  pings the server (`pool_pre_ping`) and begins a transaction. Sharing one connection
-  across a request's threads would save two of those round trips, but a request
-  cancelled while its thread still reads must not close the connection under it.
+- On PostgreSQL a page runs in threads (its queries wait on the network): 534 requests/s
+  against 627 for Datasette on the SQLite file (4 December, night), at 2.1 ms of
+  learnreport's CPU a request, PostgreSQL's own not counted, against Datasette's 3.1;
+  617 against 827 at 1.8 ms on the evening's host, 525 against 836 on 3 December. Each
+  request still checks out two connections, one for the credential and one for the page,
+  in two threads; each checkout pings the server (`pool_pre_ping`) and begins a
+  transaction. Sharing one connection across a request's threads would save two of those
+  round trips, but a request cancelled while its thread still reads must not close the
+  connection under it.
 
 **A department's page on PostgreSQL** (p99 at most 20 ms; PostgreSQL's figures are
 recorded, the targets are SQLite's). Its plan walks the key and checks each row's person
@@ -222,9 +231,10 @@ against the department's memberships (about 2 microseconds a row, 6,268 rows for
 M): 16 ms a page after `VACUUM`, 26 ms before, timed through psycopg. Until December 2026
 a pooled connection that had run the page five times planned it once for any department,
 reading every row of the department's people and sorting them: 102 to 125 ms. Every statement is
-now planned for its own values. In the run of the table above (4 December 2026, evening)
-the page took 8.6 ms p50 (p99 10.4) as the department's administrator and 9.9 ms (p99
-11.1) with `group_name`; 10.5 and 11.3 ms p50 on 3 December.
+now planned for its own values. In the run of the table above (4 December 2026, night,
+on a slower host, whose first page took 5.4 ms against 4.1 on the evening's) the page took
+11.2 ms p50 (p99 16.0) as the department's administrator and 13.6 ms (p99 17.1) with
+`group_name`; 8.6 and 9.9 ms p50 on the evening's host, 10.5 and 11.3 ms on 3 December.
 """
 
 
