@@ -85,15 +85,15 @@ then 835 s once the results' index of content became one of content and key. Met
 December, evening, in 761 s; 2,547 s before December.
 What changed, each measured on its own:
 
-- The build's writer loads SQLite with its rollback journal in memory and nothing flushed
-  to the disk until the end (`bench/build.BULK_PRAGMAS`), then leaves the file in WAL
-  mode, as the server opens it. Through the write-ahead log, each page a batch changed
-  was written twice, into the log at the commit and from it into the database at a
-  checkpoint. Midway through L, over 10 s: 37,000 system calls and 76 MB written a second
-  at 16,000 records/s through the log, 11,000 and 46 MB at 22,500 records/s with the
-  journal in memory; committing fell from 14% of the writer's samples to 7%. A build
-  that stops is built again from nothing, so it needs no journal that outlives a crash;
-  the journal in memory still undoes a batch that fails.
+- The build's writer loads SQLite with its rollback journal in memory, never waiting for
+  the disk (`bench/build.BULK_PRAGMAS`), then leaves the file in WAL mode, as the server
+  opens it. Through the write-ahead log, each page a batch changed was written twice,
+  into the log at the commit and from it into the database at a checkpoint. Midway
+  through L, over 10 s: 37,000 system calls and 76 MB written a second at 16,000
+  records/s through the log, 11,000 and 46 MB at 22,500 records/s with the journal in
+  memory; committing fell from 14% of the writer's samples to 7%. A build that stops is
+  built again from nothing, so it needs no journal that outlives a crash; the journal in
+  memory still undoes a batch that fails.
 - The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
   of people's histories) by its people, a range of each person's index entries, instead of
   seeking each pair (`learnreport.store.tallies.DENSE`): 19,000 pairs of 1,000 people read
