@@ -1,5 +1,6 @@
 """The write path's rules, on SQLite and PostgreSQL: all-or-nothing, idempotent, by external id."""
 
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, get_args
 
@@ -9,9 +10,10 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learnreport.ingest import BatchRejected, ingest, upsert
+from learnreport.ingest import BatchRejected, UnknownKind, convert, ingest, upsert
 from learnreport.ingest.batches import canonical
 from learnreport.ingest.kinds import TARGETS
+from learnreport.store.engine import writing
 from learnreport.store.schema import contents, groups, results, users
 from learnreport.store.tenants import Tenant
 
@@ -340,3 +342,51 @@ def test_no_record_field_admits_text_longer_than_its_column_holds() -> None:
             if length is not None and field.name != "id" and any(m > length for m in limits):
                 too_long.append(f"{kind}.{field.name}")
     assert too_long == []
+
+
+RESULTS = [
+    {"id": "r1", "user_id": "u1", "content_id": "a1", "state": "completed", "progress": 100,
+     "completed_at": "2025-03-01T10:00:00.250+02:00"},
+    {"id": "r2", "user_id": "u2", "content_id": "a1", "state": "in_progress", "score": 40.5},
+]  # fmt: skip
+
+
+def stored(engine: sa.Engine, tenant: Tenant) -> list[tuple[Any, ...]]:
+    """The tenant's results as stored, without the columns that name the tenant's rows."""
+    names = [c for c in results.c if c.name not in ("tenant_id", "user_id", "content_id")]
+    query = sa.select(*names).where(results.c.tenant_id == tenant.id).order_by(results.c.id)
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def test_a_batch_converted_ahead_in_another_process_writes_what_the_batch_writes(
+    engine: sa.Engine, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    for each in (tenant, other_tenant):
+        ingest(engine, each.id, "users", [{"id": "u1"}, {"id": "u2"}])
+        ingest(engine, each.id, "activities", [{"id": "a1", "name": "Bite"}])
+    converted = pickle.loads(pickle.dumps(convert("results", RESULTS)))
+    with writing(engine) as connection:
+        upsert(connection, tenant.id, "results", RESULTS, now="2026-01-01T00:00:00Z")
+        upsert(connection, other_tenant.id, "results", converted, now="2026-01-01T00:00:00Z")
+    assert stored(engine, other_tenant) == stored(engine, tenant)
+    assert len(stored(engine, tenant)) == 2
+
+
+def test_a_batch_converted_ahead_is_refused_naming_every_bad_record(
+    engine: sa.Engine, tenant: Tenant, people: None
+) -> None:
+    bad = [RESULTS[0], {**RESULTS[1], "progress": 101}, {"id": "r3", "user_id": "u9"}]
+    converted = pickle.loads(pickle.dumps(convert("results", bad)))
+    with pytest.raises(BatchRejected) as caught, writing(engine) as connection:
+        upsert(connection, tenant.id, "results", converted)
+    assert [(error.index, error.field) for error in caught.value.errors] == [
+        (1, "progress"),
+        (2, "content_id"),
+    ]
+    assert count(engine, results, tenant) == 0
+
+
+def test_memberships_are_not_converted_ahead() -> None:
+    with pytest.raises(UnknownKind):
+        convert("memberships", [])

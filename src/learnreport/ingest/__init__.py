@@ -10,15 +10,25 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from learnreport.ingest import statements
-from learnreport.ingest.batches import Summary, write
+from learnreport.ingest import batches, statements
+from learnreport.ingest.batches import Converted, Summary, write
 from learnreport.ingest.errors import BatchRejected, RecordError
 from learnreport.ingest.kinds import KINDS, PEOPLE_KINDS, TARGETS
 from learnreport.ingest.people import write_memberships
 from learnreport.store import bulk
 from learnreport.store.engine import writing
 
-__all__ = ["KINDS", "PEOPLE_KINDS", "BatchRejected", "RecordError", "Summary", "ingest", "upsert"]
+__all__ = [
+    "KINDS",
+    "PEOPLE_KINDS",
+    "BatchRejected",
+    "Converted",
+    "RecordError",
+    "Summary",
+    "convert",
+    "ingest",
+    "upsert",
+]
 
 
 MATCHED_KINDS = ("users", "activities", "courses", "journeys", "programmes", "skills", "paths")
@@ -30,11 +40,21 @@ class UnknownKind(ValueError):
     pass
 
 
+def convert(kind: str, records: Sequence[Any]) -> Converted:
+    """`records` validated and turned into stored rows, for `upsert` to write: the write
+    path's work that needs no database, which a bulk load can do in another process while
+    its writer writes. Every kind but memberships, which are written as they come."""
+    target = TARGETS.get(kind)
+    if target is None:
+        raise UnknownKind(f"{kind!r} is not converted ahead; expected one of {', '.join(TARGETS)}")
+    return batches.convert(kind, target, records)
+
+
 def upsert(
     connection: sa.Connection,
     tenant_id: int,
     kind: str,
-    records: Sequence[Any],
+    records: Sequence[Any] | Converted,
     *,
     now: str | None = None,
     limited_to: tuple[int, ...] | None = None,
@@ -48,6 +68,8 @@ def upsert(
     if limited_to is not None and kind not in PEOPLE_KINDS:
         raise PermissionError(f"a writer limited to groups may not write {kind}")
     if kind == "memberships":
+        if isinstance(records, Converted):
+            raise UnknownKind("memberships are written as they come, not converted ahead")
         return write_memberships(connection, tenant_id, records, limited_to)
     target = TARGETS.get(kind)
     if target is None:

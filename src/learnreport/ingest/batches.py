@@ -205,12 +205,35 @@ def _nul_in(value: Any, path: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """A batch validated and turned into stored rows: the part of the write path that asks
+    no database, done ahead of `write`, in another process if need be (a bulk load does it
+    in the process that reads or generates the records, while its writer writes). It
+    pickles; `write` fills in its rows, so it is written once."""
+
+    rows: list[dict[str, Any]]
+    nested: list[dict[str, Any]]
+    positions: list[int]
+    errors: list[RecordError]
+
+    def __len__(self) -> int:
+        """The records of the batch, good and bad."""
+        return len(self.positions) + len(self.errors)
+
+
+def convert(kind: str, target: Target, records: Sequence[Any]) -> Converted:
+    structs, positions, errors = validate(kind, target.record, records)
+    rows, nested = _to_rows(target, structs)
+    return Converted(rows, nested, positions, errors)
+
+
 def write(
     connection: sa.Connection,
     tenant_id: int,
     kind: str,
     target: Target,
-    records: Sequence[Any],
+    records: Sequence[Any] | Converted,
     *,
     now: str | None = None,
     limited_to: tuple[int, ...] | None = None,
@@ -220,10 +243,10 @@ def write(
     `limited_to` holds a writer to the people of some groups and the groups below them
     (see `check_people_within`).
     """
-    structs, positions, errors = validate(kind, target.record, records)
-    rows, nested = _to_rows(target, structs)
-    batch = Batch(connection, tenant_id, kind, target, now or now_text(), rows, nested, limited_to)
-    batch.positions, batch.errors = positions, errors
+    converted = records if isinstance(records, Converted) else convert(kind, target, records)
+    batch = Batch(connection, tenant_id, kind, target, now or now_text(), converted.rows,
+                  converted.nested, limited_to)  # fmt: skip
+    batch.positions, batch.errors = converted.positions, converted.errors
     if target.prepare is not None:
         target.prepare(batch)
     _find_existing(batch)
