@@ -74,13 +74,16 @@ department administrator's per content, counts the rows it sees.
 WHERE_THE_TIME_GOES = """\
 ## Where the time goes
 
-**Building L in 15 minutes** (17.6 million records through the write path). Met on 4
-December 2026, night, on a host slower than the evening's: L was built in 871 s (20,585
-records/s, 860 s of the writer's CPU) with SQLite's rollback journal kept in memory for
-the build (the first change below). The same host, an hour before, built it in 1,136 s
-(1,027 s of the writer's CPU) through the write-ahead log, so without that change the
-target was not met there; M took 72 s with the journal in memory and 78 s with the log,
-in builds one after the other. On the faster host of the evening, through the log: 741 s,
+**Building L in 15 minutes** (17.6 million records through the write path). Met on 5
+December 2026, just after midnight: L was built in 733 s (24,438 records/s, 724 s of the
+writer's CPU) with both changes below; the host had also sped up since the evening
+(M without the second change: 62 s, against 72 s two hours before). On 4 December, night,
+on the same host, L was built in 871 s (20,585 records/s, 860 s of the writer's CPU)
+with SQLite's rollback journal kept in memory for the build (the first change below),
+which the L table's run used, and an hour before that in 1,136 s (1,027 s of the
+writer's CPU) through the write-ahead log, so without that change the target was not met
+there; M took 72 s with the journal in memory and 78 s with the log, in builds one after
+the other. On the faster host of the evening, through the log: 741 s,
 then 835 s once the results' index of content became one of content and key. Met on 3
 December, evening, in 761 s; 2,547 s before December.
 What changed, each measured on its own:
@@ -94,6 +97,12 @@ What changed, each measured on its own:
   memory; committing fell from 14% of the writer's samples to 7%. A build that stops is
   built again from nothing, so it needs no journal that outlives a crash; the journal in
   memory still undoes a batch that fails.
+- The generating process converts each batch ahead of the writer
+  (`learnreport.ingest.convert`: validating the records and turning them into stored
+  rows, the write path's work that asks no database): 6.3 microseconds a result and 3.0
+  an enrollment, measured on M's batches, where unpickling the converted rows costs the
+  writer 0.5 more than the records. M's writer took 55.5 and 56.3 s of CPU with it
+  against 61.4 and 61.9 without, in builds taken in turns (57 s against 62 and 63).
 - The tallies' recount reads a batch that names ten pairs or more per person (a bulk load
   of people's histories) by its people, a range of each person's index entries, instead of
   seeking each pair (`learnreport.store.tallies.DENSE`): 19,000 pairs of 1,000 people read
@@ -132,9 +141,9 @@ time-ordered uuids (version 7); a 1 GiB page cache for the build's writer.
   log into the database every second (SQLite's passive checkpoint, which runs without the
   interpreter lock): the writer's commits fell from 16% to 6% of its samples, but the
   build was no faster.
-- What would move it next: the write path's pure work (validating, converting to stored
-  rows) done by the generating process ahead of the writer: 5.6 microseconds of a result
-  and 2.6 of an enrollment, measured on M's batches, of the writer's 40 a record at L.
+- What would move it next, by the profile at L before the conversion moved: SQLite's own
+  inserts (46%), then the tallies' recount (17%), which reads each batch's pairs before
+  the write and adds the difference after.
 
 **Throughput of the first page** (at least 1,000 requests/s and 2x Datasette). Met in
 the tables above, with a margin: on 4 December 2026, night, 1,579 requests/s against 583
