@@ -61,11 +61,11 @@ Through the server's write-ahead log, each changed page was written twice, into 
 the commit and from the log into the database at a checkpoint, and a batch of 50,000
 records changes tens of thousands of pages (the results' and enrollments' modification
 times are indexed in no order). Midway through L that was 37,000 system calls and 76 MB
-written a second, for 16,000 records; the checkpoints alone were 14% of the writer's
-time, and with the journal in memory the build wrote 22,500 records a second. A build
-that stops is built again from nothing, so it needs no journal that survives a crash; the
-journal in memory still undoes a batch that fails. The database is left in WAL mode, as
-the server opens it."""
+written a second, for 16,000 records, and committing was 14% of the writer's time
+(writing the log and copying it into the database); with the journal in memory the
+build wrote 22,500 records a second. A build that stops is built again from nothing, so
+it needs no journal that survives a crash; the journal in memory still undoes a batch
+that fails. The database is left in WAL mode, as the server opens it."""
 
 
 def build(size_name: str, backend: str, server: str) -> dict[str, object]:

@@ -77,7 +77,7 @@ WHERE_THE_TIME_GOES = """\
 **Building L in 15 minutes** (17.6 million records through the write path). Met on 5
 December 2026, just after midnight: L was built in 733 s (24,438 records/s, 724 s of the
 writer's CPU) with both changes below; the host had also sped up since the evening
-(M without the second change: 62 s, against 72 s two hours before). On 4 December, night,
+(M without the second change: 62 s, against 72 s an hour before). On 4 December, night,
 on the same host, L was built in 871 s (20,585 records/s, 860 s of the writer's CPU)
 with SQLite's rollback journal kept in memory for the build (the first change below),
 which the L table's run used, and an hour before that in 1,136 s (1,027 s of the
